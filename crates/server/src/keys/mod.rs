@@ -1,0 +1,288 @@
+//! Signing keys: generation, the PEM key directory, the JWKS, and the key
+//! ring the token endpoint signs with.
+//!
+//! Private keys are PKCS#8 PEM files named `<kid>.pem`, where the kid is the
+//! key's RFC 7638 JWK thumbprint. Which key is active is recorded in the
+//! database, so every replica agrees, and a running server picks up a newly
+//! activated key without a restart ([`KeyRing::reload`]). A retired key stays
+//! in the JWKS for one token lifetime, so tokens it signed keep validating.
+
+mod ring_keys;
+
+pub use ring_keys::{Algorithm, KeyError, SigningKey};
+
+use arc_swap::ArcSwap;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tessera_core::Clock;
+use tessera_core::store::{SigningKeyRecord, Store};
+use time::{Duration, OffsetDateTime};
+
+/// How long past a token lifetime a retired key is still published, for
+/// clock skew and caches.
+pub const RETIRED_KEY_GRACE: Duration = Duration::seconds(60);
+
+/// The folder of PEM files.
+#[derive(Debug, Clone)]
+pub struct KeyDirectory {
+    dir: PathBuf,
+}
+
+impl KeyDirectory {
+    /// The key directory at `dir` (created when a key is first written).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Generates a key, writes it as `<kid>.pem` readable by the owner only,
+    /// and returns it.
+    pub fn generate(&self, alg: Algorithm) -> Result<SigningKey, KeyError> {
+        let (key, pem) = SigningKey::generate(alg)?;
+        self.write(&key.kid, &pem)?;
+        Ok(key)
+    }
+
+    fn write(&self, kid: &str, pem: &str) -> Result<(), KeyError> {
+        create_private_dir(&self.dir)?;
+        let path = self.dir.join(format!("{kid}.pem"));
+        let io = |source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).map_err(io)?;
+        std::io::Write::write_all(&mut file, pem.as_bytes()).map_err(io)?;
+        file.sync_all().map_err(io)
+    }
+
+    /// Every key in the folder, by kid. A file that is not a supported
+    /// private key is an error naming it: a broken key directory should stop
+    /// a start, not be half-used.
+    pub fn load_all(&self) -> Result<BTreeMap<String, Arc<SigningKey>>, KeyError> {
+        let mut keys = BTreeMap::new();
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(keys),
+            Err(source) => {
+                return Err(KeyError::Io {
+                    path: self.dir.display().to_string(),
+                    source,
+                });
+            }
+        };
+        for entry in entries {
+            let entry = entry.map_err(|source| KeyError::Io {
+                path: self.dir.display().to_string(),
+                source,
+            })?;
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("pem") {
+                continue;
+            }
+            let pem = std::fs::read_to_string(&path).map_err(|source| KeyError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let key = SigningKey::from_pem(&pem).map_err(|e| KeyError::BadFile {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            keys.insert(key.kid.clone(), Arc::new(key));
+        }
+        Ok(keys)
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| KeyError::Io {
+        path: dir.display().to_string(),
+        source,
+    })
+}
+
+/// Registers every key of the directory in the store and makes sure one is
+/// active: on a first start with no key, one of `alg` is generated. Returns
+/// the keys and their records.
+pub async fn ensure_active_key(
+    store: &dyn Store,
+    dir: &KeyDirectory,
+    alg: Algorithm,
+    clock: &dyn Clock,
+) -> Result<(), KeyError> {
+    let mut keys = dir.load_all()?;
+    if keys.is_empty() {
+        let key = dir.generate(alg)?;
+        tracing::info!(kid = %key.kid, alg = %key.alg, "generated a first signing key");
+        keys.insert(key.kid.clone(), Arc::new(key));
+    }
+    register_all(store, &keys, clock).await?;
+    let records = store.signing_keys().await?;
+    let active = records.iter().rfind(|r| r.activation_seq.is_some());
+    if active.is_none() {
+        // Newest key in the directory becomes active.
+        let newest = records
+            .iter()
+            .filter(|r| keys.contains_key(&r.kid))
+            .max_by_key(|r| (r.created_at, r.kid.clone()));
+        if let Some(newest) = newest {
+            store.activate_signing_key(&newest.kid, clock.now()).await?;
+            tracing::info!(kid = %newest.kid, "activated signing key");
+        }
+    }
+    Ok(())
+}
+
+/// Registers keys found in the directory that the store does not know yet.
+pub async fn register_all(
+    store: &dyn Store,
+    keys: &BTreeMap<String, Arc<SigningKey>>,
+    clock: &dyn Clock,
+) -> Result<(), KeyError> {
+    let known: Vec<String> = store
+        .signing_keys()
+        .await?
+        .into_iter()
+        .map(|r| r.kid)
+        .collect();
+    for key in keys.values().filter(|k| !known.contains(&k.kid)) {
+        store
+            .register_signing_key(&SigningKeyRecord {
+                kid: key.kid.clone(),
+                alg: key.alg.to_string(),
+                created_at: clock.now(),
+                activated_at: None,
+                activation_seq: None,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// What the token endpoint signs with and the JWKS publishes, swapped as a
+/// whole when keys change.
+#[derive(Debug)]
+pub struct KeySet {
+    /// The key that signs new tokens.
+    pub active: Arc<SigningKey>,
+    /// The serialised JWKS document.
+    pub jwks: bytes::Bytes,
+    /// The kids in the JWKS, to tell when it must be rebuilt.
+    published: Vec<String>,
+}
+
+/// The current [`KeySet`], readable without locks on the hot path.
+#[derive(Debug)]
+pub struct KeyRing {
+    current: ArcSwap<KeySet>,
+    dir: KeyDirectory,
+    token_ttl: Duration,
+}
+
+impl KeyRing {
+    /// Loads the active key and the published ones.
+    pub async fn load(
+        store: &dyn Store,
+        dir: KeyDirectory,
+        token_ttl: Duration,
+        clock: &dyn Clock,
+    ) -> Result<Self, KeyError> {
+        let set = build_key_set(store, &dir, token_ttl, clock.now()).await?;
+        Ok(Self {
+            current: ArcSwap::from_pointee(set),
+            dir,
+            token_ttl,
+        })
+    }
+
+    /// The current key set.
+    pub fn current(&self) -> arc_swap::Guard<Arc<KeySet>> {
+        self.current.load()
+    }
+
+    /// Re-reads the directory and the store; swaps the key set if the active
+    /// key or the published keys changed. Returns whether it did.
+    pub async fn reload(&self, store: &dyn Store, clock: &dyn Clock) -> Result<bool, KeyError> {
+        register_all(store, &self.dir.load_all()?, clock).await?;
+        let fresh = build_key_set(store, &self.dir, self.token_ttl, clock.now()).await?;
+        let current = self.current.load();
+        if fresh.active.kid == current.active.kid && fresh.published == current.published {
+            return Ok(false);
+        }
+        tracing::info!(active = %fresh.active.kid, published = ?fresh.published, "signing keys changed");
+        self.current.store(Arc::new(fresh));
+        Ok(true)
+    }
+}
+
+/// The JWKS holds the active key, keys not yet activated (published ahead,
+/// so caches have them before they sign), and retired keys whose last token
+/// may still be valid.
+async fn build_key_set(
+    store: &dyn Store,
+    dir: &KeyDirectory,
+    token_ttl: Duration,
+    now: OffsetDateTime,
+) -> Result<KeySet, KeyError> {
+    let keys = dir.load_all()?;
+    let records = store.signing_keys().await?;
+    let mut activated: Vec<&SigningKeyRecord> = records
+        .iter()
+        .filter(|r| r.activation_seq.is_some())
+        .collect();
+    activated.sort_by_key(|r| r.activation_seq);
+    let active_record = activated.last().ok_or(KeyError::NoActiveKey)?;
+    let active = keys
+        .get(&active_record.kid)
+        .cloned()
+        .ok_or_else(|| KeyError::ActiveKeyMissing(active_record.kid.clone()))?;
+
+    let mut published = Vec::new();
+    for record in &records {
+        if !keys.contains_key(&record.kid) {
+            continue;
+        }
+        let keep = match record.activation_seq {
+            None => true,
+            Some(seq) => {
+                // Retired when the next key was activated.
+                let retired_at = activated
+                    .iter()
+                    .filter(|r| r.activation_seq > Some(seq))
+                    .filter_map(|r| r.activated_at)
+                    .min();
+                match retired_at {
+                    None => true,
+                    Some(at) => now < at + token_ttl + RETIRED_KEY_GRACE,
+                }
+            }
+        };
+        if keep {
+            published.push(record.kid.clone());
+        }
+    }
+    let jwks = serde_json::json!({
+        "keys": published
+            .iter()
+            .filter_map(|kid| keys.get(kid))
+            .map(|k| k.public_jwk())
+            .collect::<Vec<_>>()
+    });
+    Ok(KeySet {
+        active,
+        jwks: bytes::Bytes::from(jwks.to_string()),
+        published,
+    })
+}

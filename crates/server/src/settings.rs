@@ -1,0 +1,169 @@
+//! Configuration: one typed [`Settings`], read in layers.
+//!
+//! 1. `config/default.toml` (compiled in, so the binary runs from anywhere),
+//! 2. the file given by `--config`,
+//! 3. `TESSERA_*` environment variables, `__` separating nested keys
+//!    (`TESSERA_TOKEN__TTL_SECONDS=600`).
+//!
+//! Unknown keys are refused, so a typo is an error rather than a default.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tessera_core::password::Argon2Config;
+use tessera_core::resource::Resource;
+
+use crate::keys::Algorithm;
+
+/// The committed defaults, every key documented there.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+/// Everything Tessera can be configured with. See `config/default.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address of the main listener (token endpoint, discovery, API).
+    pub listen: SocketAddr,
+    /// Address of the operations listener (metrics, health).
+    pub ops_listen: SocketAddr,
+    /// The issuer URL; empty means `http://` + the main listener's address.
+    pub issuer: String,
+    /// `sqlite:…` or `postgres://…`; may hold a password, so it is redacted.
+    pub database_url: SecretString,
+    /// Folder of the signing keys' PEM files.
+    pub keys_dir: PathBuf,
+    /// Access tokens.
+    pub token: TokenSettings,
+    /// argon2id cost of hashing secrets and passwords.
+    pub argon2: Argon2Config,
+    /// Signing key handling.
+    pub keys: KeySettings,
+    /// Database pool.
+    pub database: DatabaseSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// The resource catalog.
+    pub resources: Vec<Resource>,
+}
+
+/// `[token]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    /// Access token lifetime, in seconds.
+    pub ttl_seconds: u32,
+    /// Algorithm of generated signing keys.
+    pub algorithm: Algorithm,
+}
+
+/// `[keys]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    /// How often a running server looks for a newly activated key, in seconds.
+    pub reload_interval_seconds: u64,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Most connections in the pool.
+    pub max_connections: u32,
+    /// How long a request waits for a connection, in seconds.
+    pub acquire_timeout_seconds: u64,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A `tracing` filter, such as `info` or `tessera_server=debug,info`.
+    pub level: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    Pretty,
+    /// One JSON object a line.
+    Json,
+}
+
+impl Settings {
+    /// Reads the defaults, then `config_file` if given, then `TESSERA_*`
+    /// variables. Fails on unknown keys, bad values, or a missing file.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = config_file {
+            if !path.is_file() {
+                return Err(Box::new(figment::Error::from(format!(
+                    "config file {} not found",
+                    path.display()
+                ))));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(
+            Env::prefixed("TESSERA_")
+                .split("__")
+                // Variables of the test harness share the prefix.
+                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")),
+        );
+        figment.extract().map_err(Box::new)
+    }
+
+    /// The issuer URL, without a trailing slash.
+    pub fn issuer_for(&self, bound: SocketAddr) -> String {
+        if self.issuer.trim().is_empty() {
+            format!("http://{bound}")
+        } else {
+            self.issuer.trim().trim_end_matches('/').to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_hold_the_six_resources() {
+        let settings: Settings = Figment::from(Toml::string(DEFAULT_TOML)).extract().unwrap();
+        assert_eq!(settings.resources.len(), 6);
+        assert_eq!(settings.token.ttl_seconds, 900);
+        assert_eq!(settings.token.algorithm, Algorithm::Es256);
+        assert_eq!(settings.argon2, Argon2Config::default());
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.ops_listen.to_string(), "127.0.0.1:9090");
+    }
+
+    #[test]
+    fn empty_issuer_follows_the_bound_address() {
+        let mut settings: Settings = Figment::from(Toml::string(DEFAULT_TOML)).extract().unwrap();
+        settings.issuer = String::new();
+        assert_eq!(
+            settings.issuer_for("127.0.0.1:4000".parse().unwrap()),
+            "http://127.0.0.1:4000"
+        );
+        settings.issuer = "https://auth.example/".into();
+        assert_eq!(
+            settings.issuer_for("127.0.0.1:4000".parse().unwrap()),
+            "https://auth.example"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let figment =
+            Figment::from(Toml::string(DEFAULT_TOML)).merge(Toml::string("lisen = \"x\""));
+        assert!(figment.extract::<Settings>().is_err());
+    }
+}

@@ -1,0 +1,219 @@
+//! Building and running the server: connect and migrate the store, make
+//! sure a signing key is active, bind both listeners, then serve until told
+//! to stop, finishing the requests in flight.
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::routing::{get, post};
+use secrecy::ExposeSecret as _;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tessera_core::Clock;
+use tessera_core::password::Hasher;
+use tessera_core::resource::ResourceCatalog;
+use tessera_core::store::Store;
+use tessera_storage::{PoolConfig, SqlStore};
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::discovery;
+use crate::keys::{KeyDirectory, KeyRing, ensure_active_key};
+use crate::metrics::Metrics;
+use crate::ops;
+use crate::service::Tessera;
+use crate::settings::Settings;
+use crate::state::{AppInner, AppState};
+use crate::token;
+
+/// Connects to the configured database and applies pending migrations.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
+    let store = SqlStore::connect(
+        settings.database_url.expose_secret(),
+        PoolConfig {
+            max_connections: settings.database.max_connections,
+            acquire_timeout: Duration::from_secs(settings.database.acquire_timeout_seconds),
+        },
+    )
+    .await
+    .context("Failed to open the database")?;
+    store
+        .migrate()
+        .await
+        .context("Failed to migrate the database")?;
+    Ok(store)
+}
+
+/// The operations over the configured store, for the command line.
+pub async fn open_tessera(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(SqlStore, Tessera)> {
+    let store = open_store(settings).await?;
+    let catalog =
+        ResourceCatalog::new(settings.resources.clone()).context("Invalid resource catalog")?;
+    let hasher = Hasher::new(settings.argon2).context("Invalid argon2 settings")?;
+    let tessera = Tessera::new(Arc::new(store.clone()), hasher, clock, Arc::new(catalog));
+    Ok((store, tessera))
+}
+
+/// A built server, bound and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    ops_listener: TcpListener,
+    state: AppState,
+    store: SqlStore,
+}
+
+impl Application {
+    /// Opens the store, makes sure a key is active, and binds the listeners
+    /// (port 0 picks a free port).
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let (store, tessera) = open_tessera(&settings, clock.clone()).await?;
+        let dir = KeyDirectory::new(&settings.keys_dir);
+        ensure_active_key(&store, &dir, settings.token.algorithm, clock.as_ref())
+            .await
+            .context("Failed to prepare the signing keys")?;
+        let ttl = time::Duration::seconds(i64::from(settings.token.ttl_seconds));
+        let keys = KeyRing::load(&store, dir, ttl, clock.as_ref())
+            .await
+            .context("Failed to load the signing keys")?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("Failed to listen on {}", settings.listen))?;
+        let ops_listener = TcpListener::bind(settings.ops_listen)
+            .await
+            .with_context(|| format!("Failed to listen on {}", settings.ops_listen))?;
+        let issuer = settings.issuer_for(listener.local_addr()?);
+        let discovery =
+            bytes::Bytes::from(discovery::metadata(&issuer, tessera.catalog()).to_string());
+        let metrics = Metrics::new().context("Failed to register metrics")?;
+        let state = AppState(Arc::new(AppInner {
+            tessera,
+            keys,
+            metrics,
+            settings,
+            issuer,
+            discovery,
+        }));
+        Ok(Self {
+            listener,
+            ops_listener,
+            state,
+            store,
+        })
+    }
+
+    /// Port of the main listener.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Port of the operations listener.
+    pub fn ops_port(&self) -> u16 {
+        self.ops_listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(0)
+    }
+
+    /// The issuer URL.
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    /// The operations on records, for `serve --demo`.
+    pub fn tessera(&self) -> &Tessera {
+        &self.state.tessera
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, finishes the
+    /// requests in flight and closes the database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+
+        let reload = tokio::spawn(reload_keys(self.state.clone(), stopped(stop_rx.clone())));
+        let main = axum::serve(self.listener, router(self.state.clone()))
+            .with_graceful_shutdown(stopped(stop_rx.clone()));
+        let ops = axum::serve(self.ops_listener, ops::router(self.state.clone()))
+            .with_graceful_shutdown(stopped(stop_rx));
+        tracing::info!(issuer = %self.state.issuer, "serving");
+        let result = tokio::try_join!(main.into_future(), ops.into_future());
+        reload.abort();
+        self.store.close().await;
+        result.map(|_| ()).context("Server failed")
+    }
+}
+
+/// Picks up keys activated by `tessera keys activate` (or another replica).
+async fn reload_keys(state: AppState, stopped: impl Future<Output = ()>) {
+    let interval = Duration::from_secs(state.settings.keys.reload_interval_seconds.max(1));
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            () = &mut stopped => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+        let store: &dyn Store = state.tessera.store().as_ref();
+        if let Err(e) = state
+            .keys
+            .reload(store, state.tessera.clock().as_ref())
+            .await
+        {
+            tracing::error!(error = %e, "could not reload signing keys; still signing with the current key");
+        }
+    }
+}
+
+/// The main router: token endpoint, discovery and JWKS.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/oauth2/token",
+            post(token::post_token)
+                .fallback(token::token_method_not_allowed)
+                .layer(DefaultBodyLimit::max(token::MAX_BODY_BYTES)),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::get_metadata),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::get_metadata),
+        )
+        .route("/.well-known/jwks.json", get(discovery::get_jwks))
+        .with_state(state)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let request_id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                // The path only: a query string could carry a credential.
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    request_id = %request_id,
+                )
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

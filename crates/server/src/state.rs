@@ -1,0 +1,36 @@
+//! The state every handler shares.
+
+use std::sync::Arc;
+
+use crate::keys::KeyRing;
+use crate::metrics::Metrics;
+use crate::service::Tessera;
+use crate::settings::Settings;
+
+/// Shared, cheaply cloned application state.
+#[derive(Clone, Debug)]
+pub struct AppState(pub Arc<AppInner>);
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct AppInner {
+    /// Operations on records (store, hasher, clock, catalog).
+    pub tessera: Tessera,
+    /// Signing keys.
+    pub keys: KeyRing,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Configuration.
+    pub settings: Arc<Settings>,
+    /// The issuer URL, without a trailing slash.
+    pub issuer: String,
+    /// The discovery document, serialised once.
+    pub discovery: bytes::Bytes,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}

@@ -1,0 +1,14 @@
+//! sqlx implementation of [`tessera_core::store::Store`] for SQLite (the
+//! embedded default) and PostgreSQL (for several replicas).
+//!
+//! Both dialects run the same query text through sqlx's `Any` driver: the
+//! schema uses only types they share (`TEXT` ids, `BIGINT` epoch seconds)
+//! and `$n` placeholders, which SQLite accepts too. Each dialect has its own
+//! migrations folder.
+
+mod error;
+mod rows;
+mod sql_store;
+
+pub use error::StorageError;
+pub use sql_store::{Backend, PoolConfig, SqlStore};

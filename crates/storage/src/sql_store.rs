@@ -1,0 +1,541 @@
+//! The store over a sqlx `Any` pool, for SQLite or PostgreSQL.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor as _, Row as _};
+use tessera_core::application::{Application, Permissions};
+use tessera_core::ids::{ClientId, OrganisationId, SecretId};
+use tessera_core::organisation::Organisation;
+use tessera_core::password::PhcHash;
+use tessera_core::resource::ResourceId;
+use tessera_core::secret::{MAX_SECRETS_PER_APPLICATION, NewSecret, SecretRecord};
+use tessera_core::store::{
+    ClientCredentials, SigningKeyRecord, Store, StoreError, UserCredentials,
+};
+use tessera_core::user::{Email, TotpSecret, User};
+use time::OffsetDateTime;
+
+use crate::error::{StorageError, db, on_unique};
+use crate::rows;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url`, by its scheme.
+    pub fn of(url: &str) -> Result<Self, StorageError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StorageError::UnsupportedUrl)
+        }
+    }
+}
+
+/// Connection pool settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolConfig {
+    /// Most connections open at once.
+    pub max_connections: u32,
+    /// How long a caller waits for a free connection.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Tessera's store on SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+fn epoch(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+/// Creates the folder of a SQLite file URL such as `sqlite://data/tessera.db`.
+fn create_sqlite_dir(url: &str) -> Result<(), StorageError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|source| StorageError::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+impl SqlStore {
+    /// Connects to the database `url` names. A SQLite file (and its folder)
+    /// is created if missing and put in WAL mode.
+    pub async fn connect(url: &str, config: PoolConfig) -> Result<Self, StorageError> {
+        install_default_drivers();
+        let backend = Backend::of(url)?;
+        let mut url = url.to_owned();
+        if backend == Backend::Sqlite {
+            create_sqlite_dir(&url)?;
+            if !url.contains("mode=") && !url.contains(":memory:") {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str("mode=rwc");
+            }
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(StorageError::Connect)?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies pending migrations of this database's dialect.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn permissions_of(&self, client_id: ClientId) -> Result<Permissions, StoreError> {
+        let rows =
+            sqlx::query("SELECT resource_id FROM application_permissions WHERE client_id = $1")
+                .bind(client_id.to_string())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                ResourceId::parse(&rows::text(r, "resource_id")?)
+                    .map_err(|_| StoreError::Corrupt("resource_id".into()))
+            })
+            .collect()
+    }
+}
+
+const APPLICATION_COLUMNS: &str = "client_id, name, organisation_id, kind, api, created_at";
+const SECRET_COLUMNS: &str =
+    "id, client_id, name, hint, created_at, created_by, expires_at, last_used_at";
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(organisation = %org.id))]
+    async fn create_organisation(&self, org: &Organisation) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO organisations (id, name, country, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(org.id.to_string())
+        .bind(org.name.as_ref().to_owned())
+        .bind(org.country.as_str().to_owned())
+        .bind(epoch(org.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(on_unique("name"))?;
+        Ok(())
+    }
+
+    async fn organisation(&self, id: OrganisationId) -> Result<Option<Organisation>, StoreError> {
+        sqlx::query("SELECT id, name, country, created_at FROM organisations WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(rows::organisation)
+            .transpose()
+    }
+
+    async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
+        sqlx::query("SELECT id, name, country, created_at FROM organisations ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(rows::organisation)
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %app.client_id))]
+    async fn create_application(&self, app: &Application) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query(
+            "INSERT INTO applications (client_id, name, organisation_id, kind, api, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(app.client_id.to_string())
+        .bind(app.name.as_ref().to_owned())
+        .bind(app.organisation_id.to_string())
+        .bind(app.kind.as_str())
+        .bind(app.api.as_ref().to_owned())
+        .bind(epoch(app.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(on_unique("name"))?;
+        for resource in &app.permissions {
+            sqlx::query(
+                "INSERT INTO application_permissions (client_id, resource_id) VALUES ($1, $2)",
+            )
+            .bind(app.client_id.to_string())
+            .bind(resource.as_str().to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn application(&self, client_id: ClientId) -> Result<Option<Application>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {APPLICATION_COLUMNS} FROM applications WHERE client_id = $1"
+        ))
+        .bind(client_id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let mut app = rows::application(&row)?;
+        app.permissions = self.permissions_of(client_id).await?;
+        Ok(Some(app))
+    }
+
+    async fn applications(
+        &self,
+        organisation: Option<OrganisationId>,
+    ) -> Result<Vec<Application>, StoreError> {
+        let filtered = format!(
+            "SELECT {APPLICATION_COLUMNS} FROM applications WHERE organisation_id = $1 ORDER BY name"
+        );
+        let all = format!("SELECT {APPLICATION_COLUMNS} FROM applications ORDER BY name");
+        let query = match organisation {
+            Some(org) => sqlx::query(&filtered).bind(org.to_string()),
+            None => sqlx::query(&all),
+        };
+        let mut apps = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(rows::application)
+            .collect::<Result<Vec<_>, _>>()?;
+        for app in &mut apps {
+            app.permissions = self.permissions_of(app.client_id).await?;
+        }
+        Ok(apps)
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %client_id))]
+    async fn set_permissions(
+        &self,
+        client_id: ClientId,
+        permissions: &Permissions,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let found =
+            sqlx::query("UPDATE applications SET updated_at = updated_at WHERE client_id = $1")
+                .bind(client_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected();
+        if found == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM application_permissions WHERE client_id = $1")
+            .bind(client_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        for resource in permissions {
+            sqlx::query(
+                "INSERT INTO application_permissions (client_id, resource_id) VALUES ($1, $2)",
+            )
+            .bind(client_id.to_string())
+            .bind(resource.as_str().to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %secret.record.client_id, secret_id = %secret.record.id))]
+    async fn create_secret(&self, secret: &NewSecret) -> Result<(), StoreError> {
+        let r = &secret.record;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Touching the application row first serialises concurrent creations
+        // for one application (a row lock on PostgreSQL, the write lock on
+        // SQLite), so the count below cannot be raced past five.
+        let found = sqlx::query("UPDATE applications SET updated_at = $1 WHERE client_id = $2")
+            .bind(epoch(r.created_at))
+            .bind(r.client_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if found == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let count: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM client_secrets WHERE client_id = $1")
+                .bind(r.client_id.to_string())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?
+                .try_get("n")
+                .map_err(db)?;
+        if count >= MAX_SECRETS_PER_APPLICATION as i64 {
+            return Err(StoreError::SecretLimitReached);
+        }
+        sqlx::query(
+            "INSERT INTO client_secrets (id, client_id, name, hint, hash, created_at, created_by, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(r.id.to_string())
+        .bind(r.client_id.to_string())
+        .bind(r.name.as_ref().to_owned())
+        .bind(r.hint.clone())
+        .bind(secret.hash.as_str().to_owned())
+        .bind(epoch(r.created_at))
+        .bind(r.created_by.clone())
+        .bind(epoch(r.expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn secrets(&self, client_id: ClientId) -> Result<Vec<SecretRecord>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {SECRET_COLUMNS} FROM client_secrets WHERE client_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(client_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(rows::secret_record)
+        .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %client_id, secret_id = %id))]
+    async fn delete_secret(&self, client_id: ClientId, id: SecretId) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM client_secrets WHERE id = $1 AND client_id = $2")
+            .bind(id.to_string())
+            .bind(client_id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        Ok(deleted > 0)
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %client_id))]
+    async fn client_credentials(
+        &self,
+        client_id: ClientId,
+    ) -> Result<Option<ClientCredentials>, StoreError> {
+        let Some(application) = self.application(client_id).await? else {
+            return Ok(None);
+        };
+        let secrets = sqlx::query(
+            "SELECT id, hint, hash, expires_at FROM client_secrets WHERE client_id = $1",
+        )
+        .bind(client_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(rows::stored_secret)
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(ClientCredentials {
+            application: Arc::new(application),
+            secrets,
+        }))
+    }
+
+    async fn record_secret_use(
+        &self,
+        uses: &[(SecretId, OffsetDateTime)],
+    ) -> Result<(), StoreError> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for (id, at) in uses {
+            sqlx::query(
+                "UPDATE client_secrets SET last_used_at = $1 \
+                 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
+            )
+            .bind(epoch(*at))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
+    async fn create_user(
+        &self,
+        user: &User,
+        password_hash: &PhcHash,
+        totp: &TotpSecret,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (id, email, role, organisation_id, password_hash, totp_secret, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.email.as_ref().to_owned())
+        .bind(user.role.as_str())
+        .bind(user.organisation_id.map(|o| o.to_string()))
+        .bind(password_hash.as_str().to_owned())
+        .bind(totp.expose_base32().to_owned())
+        .bind(epoch(user.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(on_unique("email"))?;
+        Ok(())
+    }
+
+    async fn user_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, email, role, organisation_id, password_hash, totp_secret, created_at \
+             FROM users WHERE email = $1",
+        )
+        .bind(email.as_ref().to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(UserCredentials {
+            user: rows::user(&row)?,
+            password_hash: PhcHash::from_stored(rows::text(&row, "password_hash")?),
+            totp: TotpSecret::from_stored(rows::text(&row, "totp_secret")?),
+        }))
+    }
+
+    async fn users(&self, organisation: Option<OrganisationId>) -> Result<Vec<User>, StoreError> {
+        let columns = "id, email, role, organisation_id, created_at";
+        let filtered =
+            format!("SELECT {columns} FROM users WHERE organisation_id = $1 ORDER BY email");
+        let all = format!("SELECT {columns} FROM users ORDER BY email");
+        let query = match organisation {
+            Some(org) => sqlx::query(&filtered).bind(org.to_string()),
+            None => sqlx::query(&all),
+        };
+        query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(rows::user)
+            .collect()
+    }
+
+    async fn register_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (kid) DO NOTHING",
+        )
+        .bind(key.kid.clone())
+        .bind(key.alg.clone())
+        .bind(epoch(key.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(kid = %kid))]
+    async fn activate_signing_key(&self, kid: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE signing_keys SET activated_at = $1, \
+             activation_seq = (SELECT COALESCE(MAX(activation_seq), 0) + 1 FROM signing_keys) \
+             WHERE kid = $2",
+        )
+        .bind(epoch(at))
+        .bind(kid.to_owned())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        sqlx::query(
+            "SELECT kid, alg, created_at, activated_at, activation_seq FROM signing_keys \
+             ORDER BY COALESCE(activation_seq, 0), created_at, kid",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(rows::signing_key)
+        .collect()
+    }
+}
