@@ -1,1 +1,13 @@
-mod x {}
+//! Tessera's integration suite: the real server on loopback ports, a real
+//! SQLite file (or a fresh PostgreSQL database when
+//! `TESSERA_TEST_POSTGRES_URL` is set), real HTTP, and the real `tessera`
+//! binary for the command line.
+//!
+//! One test binary on purpose: each file under tests/ would be linked
+//! separately. Add modules here, not files beside this one.
+
+mod cli;
+mod discovery;
+mod helpers;
+mod keys;
+mod token;

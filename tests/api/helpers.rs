@@ -1,0 +1,359 @@
+//! Starting the application for a test and talking to it.
+
+use base64::Engine as _;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use serde_json::Value;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::Output;
+use std::sync::{Arc, Once};
+use tessera_core::ManualClock;
+use tessera_core::application::ApplicationKind;
+use tessera_core::ids::{ClientId, SecretId};
+use tessera_core::organisation::NewOrganisation;
+use tessera_server::service::Tessera;
+use tessera_server::{Application, Settings};
+
+/// The database a test runs on.
+pub struct TestDatabase {
+    pub url: String,
+    /// PostgreSQL: the server URL and the database to drop afterwards.
+    postgres: Option<(String, String)>,
+}
+
+static POSTGRES_NOTICE: Once = Once::new();
+
+impl TestDatabase {
+    /// A fresh SQLite file in `dir`, or a fresh PostgreSQL database.
+    pub async fn create(dir: &std::path::Path) -> Self {
+        match std::env::var("TESSERA_TEST_POSTGRES_URL") {
+            Ok(server) if !server.is_empty() => {
+                use sqlx::Connection as _;
+                let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&server)
+                    .await
+                    .expect("TESSERA_TEST_POSTGRES_URL must reach a PostgreSQL server");
+                sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create the test database");
+                let base = server
+                    .rsplit_once('/')
+                    .map_or(server.as_str(), |(base, _)| base);
+                Self {
+                    url: format!("{base}/{name}"),
+                    postgres: Some((server.clone(), name)),
+                }
+            }
+            _ => {
+                POSTGRES_NOTICE.call_once(|| {
+                    // Written past the test harness's capture, once per run.
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "note: TESSERA_TEST_POSTGRES_URL is not set: the suite runs on SQLite only (skipping PostgreSQL)"
+                    );
+                });
+                Self {
+                    url: format!("sqlite://{}", dir.join("tessera.db").display()),
+                    postgres: None,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.postgres.take() {
+            // Drop runs outside any runtime guarantee: use a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async move {
+                    use sqlx::Connection as _;
+                    let mut conn = sqlx::PgConnection::connect(&server).await?;
+                    sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
+                        .execute(&mut conn)
+                        .await?;
+                    Ok::<_, sqlx::Error>(())
+                })?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+            .join();
+        }
+    }
+}
+
+/// A running application and what a test needs to drive it.
+pub struct TestApp {
+    pub address: String,
+    pub ops_address: String,
+    pub issuer: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub tessera: Tessera,
+    pub keys_dir: PathBuf,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    // Dropped last: the database and the folder outlive the server.
+    pub database: TestDatabase,
+    pub dir: tempfile::TempDir,
+}
+
+/// A client with a secret.
+pub struct TestClient {
+    pub client_id: ClientId,
+    pub secret: String,
+    pub secret_id: SecretId,
+}
+
+/// The test settings: loopback port 0, a temporary key folder, fast key reload.
+pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
+    let mut settings = Settings::load(None).expect("default settings load");
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.ops_listen = "127.0.0.1:0".parse().unwrap();
+    settings.issuer = String::new();
+    settings.database_url = database_url.to_owned().into();
+    settings.keys_dir = dir.join("keys");
+    settings.keys.reload_interval_seconds = 1;
+    settings
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase::create(dir.path()).await;
+    let mut settings = test_settings(dir.path(), &database.url);
+    configure(&mut settings);
+    let keys_dir = settings.keys_dir.clone();
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = Application::build(settings, clock.clone())
+        .await
+        .expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let ops_address = format!("http://127.0.0.1:{}", app.ops_port());
+    let issuer = app.issuer().to_owned();
+    let tessera = app.tessera().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        address,
+        ops_address,
+        issuer,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        clock,
+        tessera,
+        keys_dir,
+        shutdown: Some(tx),
+        server: Some(server),
+        database,
+        dir,
+    }
+}
+
+impl TestApp {
+    /// The test clock's current time.
+    pub fn clock_now(&self) -> time::OffsetDateTime {
+        tessera_core::Clock::now(self.clock.as_ref())
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+
+    /// An organisation, an application holding `permissions`, and one secret.
+    pub async fn create_client(&self, permissions: &[&str]) -> TestClient {
+        let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        let org = self
+            .tessera
+            .create_organisation(&NewOrganisation {
+                name: format!("Org{suffix}"),
+                country: "NL".into(),
+            })
+            .await
+            .unwrap();
+        let app = self
+            .tessera
+            .create_application(org.id, "SMC", ApplicationKind::Partner, permissions)
+            .await
+            .unwrap();
+        let created = self
+            .tessera
+            .create_secret(app.client_id, "Secret by test", None, "test")
+            .await
+            .unwrap();
+        TestClient {
+            client_id: app.client_id,
+            secret: created.secret.expose().to_owned(),
+            secret_id: created.record.id,
+        }
+    }
+
+    /// Another secret for the same client.
+    pub async fn add_secret(
+        &self,
+        client_id: ClientId,
+        expires_at: Option<time::OffsetDateTime>,
+    ) -> (SecretId, String) {
+        let created = self
+            .tessera
+            .create_secret(client_id, "Another secret", expires_at, "test")
+            .await
+            .unwrap();
+        (created.record.id, created.secret.expose().to_owned())
+    }
+
+    /// `POST /oauth2/token` with a form body and optional Basic credentials
+    /// (form-urlencoded before base64, as RFC 6749 §2.3.1 requires).
+    pub async fn post_token(
+        &self,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}/oauth2/token", self.address))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(form));
+        if let Some((id, secret)) = basic {
+            request = request.header("authorization", basic_header(id, secret));
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A token with HTTP Basic and the given extra parameters; panics unless 200.
+    pub async fn token_for(&self, client: &TestClient, extra: &[(&str, &str)]) -> Value {
+        let mut form = vec![("grant_type", "client_credentials")];
+        form.extend_from_slice(extra);
+        let response = self
+            .post_token(&form, Some((&client.client_id.to_string(), &client.secret)))
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    /// Verifies `token` as a resource server would, with nothing but the
+    /// published JWKS: signature, kid, typ, iss, aud and exp, using an
+    /// implementation independent of the signer.
+    pub async fn verify(&self, token: &str, audience: &str) -> Value {
+        let jwks: JwkSet =
+            serde_json::from_value(self.get_json("/.well-known/jwks.json").await).unwrap();
+        verify_with(&jwks, token, &self.issuer, audience).unwrap()
+    }
+
+    /// Runs the `tessera` binary on this app's database and key folder.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TESSERA_DATABASE_URL", &self.database.url)
+            .env("TESSERA_KEYS_DIR", &self.keys_dir)
+            .env("TESSERA_LOG__LEVEL", "warn")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs the binary with `--json` and parses what it prints; panics on failure.
+    pub fn cli_json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let output = self.cli(&all);
+        assert!(
+            output.status.success(),
+            "tessera {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    /// The text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.ops_address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+/// Independent verification against a JWKS.
+pub fn verify_with(
+    jwks: &JwkSet,
+    token: &str,
+    issuer: &str,
+    audience: &str,
+) -> Result<Value, String> {
+    let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
+    if header.typ.as_deref() != Some("at+jwt") {
+        return Err(format!("typ is {:?}", header.typ));
+    }
+    let kid = header.kid.ok_or("no kid")?;
+    let jwk = jwks
+        .find(&kid)
+        .ok_or_else(|| format!("kid {kid} not in the JWKS"))?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
+    let mut validation = Validation::new(header.alg);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat", "nbf"]);
+    validation.leeway = 0;
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| e.to_string())
+}
+
+pub fn form_body(form: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish()
+}
+
+pub fn basic_header(id: &str, secret: &str) -> String {
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let credentials = format!("{}:{}", encode(id), encode(secret));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credentials)
+    )
+}
+
+/// The claims of a JWT, without verifying it (for inspecting test tokens).
+pub fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
