@@ -237,13 +237,21 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
-    /// A token with HTTP Basic and the given extra parameters; panics unless 200.
-    pub async fn token_for(&self, client: &TestClient, extra: &[(&str, &str)]) -> Value {
+    /// A client-credentials request with HTTP Basic and the given extra parameters.
+    pub async fn request_token(
+        &self,
+        client: &TestClient,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut form = vec![("grant_type", "client_credentials")];
         form.extend_from_slice(extra);
-        let response = self
-            .post_token(&form, Some((&client.client_id.to_string(), &client.secret)))
-            .await;
+        self.post_token(&form, Some((&client.client_id.to_string(), &client.secret)))
+            .await
+    }
+
+    /// A token with HTTP Basic and the given extra parameters; panics unless 200.
+    pub async fn token_for(&self, client: &TestClient, extra: &[(&str, &str)]) -> Value {
+        let response = self.request_token(client, extra).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }

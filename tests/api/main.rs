@@ -6,6 +6,12 @@
 //! One test binary on purpose: each file under tests/ would be linked
 //! separately. Add modules here, not files beside this one.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "helpers are test code: a failed step must fail the test"
+)]
+
 mod cli;
 mod discovery;
 mod helpers;

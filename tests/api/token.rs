@@ -14,12 +14,7 @@ async fn basic_authentication_gets_a_token_that_verifies_against_the_jwks() {
     let app = spawn_app().await;
     let client = app.create_client(&[SMS]).await;
 
-    let response = app
-        .post_token(
-            &[("grant_type", "client_credentials")],
-            Some((&client.client_id.to_string(), &client.secret)),
-        )
-        .await;
+    let response = app.request_token(&client, &[]).await;
 
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -229,13 +224,7 @@ async fn repeated_parameters_are_invalid_request() {
     let app = spawn_app().await;
     let client = app.create_client(&[SMS]).await;
     let response = app
-        .post_token(
-            &[
-                ("grant_type", "client_credentials"),
-                ("grant_type", "client_credentials"),
-            ],
-            Some((&client.client_id.to_string(), &client.secret)),
-        )
+        .request_token(&client, &[("grant_type", "client_credentials")])
         .await;
     assert_error(response, 400, "invalid_request").await;
 }
@@ -376,12 +365,7 @@ async fn deleted_secret_is_invalid_client() {
         .await
         .unwrap();
 
-    let response = app
-        .post_token(
-            &[("grant_type", "client_credentials")],
-            Some((&client.client_id.to_string(), &client.secret)),
-        )
-        .await;
+    let response = app.request_token(&client, &[]).await;
     assert_error(response, 401, "invalid_client").await;
 }
 
@@ -476,12 +460,7 @@ async fn bodies_over_8_kib_are_413() {
     let app = spawn_app().await;
     let client = app.create_client(&[SMS]).await;
     let padding = "a".repeat(8 * 1024);
-    let response = app
-        .post_token(
-            &[("grant_type", "client_credentials"), ("padding", &padding)],
-            Some((&client.client_id.to_string(), &client.secret)),
-        )
-        .await;
+    let response = app.request_token(&client, &[("padding", &padding)]).await;
     assert_error(response, 413, "invalid_request").await;
 }
 
@@ -493,12 +472,7 @@ async fn a_body_of_exactly_8_kib_is_accepted() {
     let padding = "a".repeat(8 * 1024 - base.len());
     let body = form_body(&[("grant_type", "client_credentials"), ("padding", &padding)]);
     assert_eq!(body.len(), 8 * 1024);
-    let response = app
-        .post_token(
-            &[("grant_type", "client_credentials"), ("padding", &padding)],
-            Some((&client.client_id.to_string(), &client.secret)),
-        )
-        .await;
+    let response = app.request_token(&client, &[("padding", &padding)]).await;
     assert_eq!(response.status(), 200);
 }
 

@@ -164,6 +164,23 @@ impl SqlStore {
     }
 }
 
+/// Inserts an application's permission rows inside `tx`.
+async fn insert_permissions(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    client_id: ClientId,
+    permissions: &Permissions,
+) -> Result<(), StoreError> {
+    for resource in permissions {
+        sqlx::query("INSERT INTO application_permissions (client_id, resource_id) VALUES ($1, $2)")
+            .bind(client_id.to_string())
+            .bind(resource.as_str().to_owned())
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
 const APPLICATION_COLUMNS: &str = "client_id, name, organisation_id, kind, api, created_at";
 const SECRET_COLUMNS: &str =
     "id, client_id, name, hint, created_at, created_by, expires_at, last_used_at";
@@ -230,16 +247,7 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(on_unique("name"))?;
-        for resource in &app.permissions {
-            sqlx::query(
-                "INSERT INTO application_permissions (client_id, resource_id) VALUES ($1, $2)",
-            )
-            .bind(app.client_id.to_string())
-            .bind(resource.as_str().to_owned())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
+        insert_permissions(&mut tx, app.client_id, &app.permissions).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -304,16 +312,7 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        for resource in permissions {
-            sqlx::query(
-                "INSERT INTO application_permissions (client_id, resource_id) VALUES ($1, $2)",
-            )
-            .bind(client_id.to_string())
-            .bind(resource.as_str().to_owned())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
+        insert_permissions(&mut tx, client_id, permissions).await?;
         tx.commit().await.map_err(db)
     }
 

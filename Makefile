@@ -1,0 +1,31 @@
+# Every routine command in one place. CI runs `.ci/run`, which uses the same.
+
+PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test test-postgres interop fmt lint doc ci
+
+run:            ## start on the embedded default (SQLite) with demo data
+	cargo run -- serve --demo
+
+test:           ## the whole suite on SQLite
+	cargo test --workspace
+
+test-postgres:  ## the whole suite on PostgreSQL (a fresh database per test)
+	TESSERA_TEST_POSTGRES_URL=$(PG_URL) cargo test --workspace
+
+interop:        ## off-the-shelf Node OAuth/JOSE libraries against the real binary
+	cargo build -p tessera-cli
+	bash tests/interop/run.sh $${CARGO_TARGET_DIR:-target}/debug/tessera
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+doc:
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+ci:             ## what CI runs, on this checkout
+	bash .ci/run

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Interoperability check: start a throw-away Tessera server, give it an
+# organisation, an application and a secret through the CLI, then let
+# off-the-shelf Node libraries (openid-client, jose) discover it, get tokens
+# and verify them (see interop.mjs).
+#
+# Usage: tests/interop/run.sh [PATH_TO_TESSERA_BINARY]
+#   The binary may also be given as TESSERA_BIN. Ports default to
+#   127.0.0.1:18480 (main) and 127.0.0.1:18490 (ops); override with
+#   INTEROP_LISTEN / INTEROP_OPS_LISTEN.
+#
+# Needs node (>= 20) and npm. Everything the server writes (database, keys,
+# log) lives in a temporary directory that is removed on exit.
+# Prints `interop: N passed, 0 failed` as its last line on success; exits
+# non-zero with a message on any failure.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+die() {
+  echo "interop: FAILED: $*" >&2
+  exit 1
+}
+
+# --- inputs ---------------------------------------------------------------
+bin="${1:-${TESSERA_BIN:-}}"
+[[ -n "$bin" ]] || die "no tessera binary given (usage: $0 PATH_TO_TESSERA, or set TESSERA_BIN)"
+[[ -f "$bin" && -x "$bin" ]] || die "tessera binary '$bin' does not exist or is not executable (build it with: cargo build -p tessera-cli)"
+bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")" # we cd elsewhere below
+
+command -v node >/dev/null || die "node is not installed (Node.js >= 20 is needed)"
+command -v npm >/dev/null || die "npm is not installed"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+((node_major >= 20)) || die "node $(node --version) is too old; Node.js >= 20 is needed"
+
+listen="${INTEROP_LISTEN:-127.0.0.1:18480}"
+ops_listen="${INTEROP_OPS_LISTEN:-127.0.0.1:18490}"
+issuer="http://$listen"
+
+# Refuse to run against whatever already listens there: the health check and
+# the tests would silently talk to the wrong server.
+port_in_use() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
+for addr in "$listen" "$ops_listen"; do
+  if port_in_use "$addr"; then
+    die "$addr is already in use; stop what listens there or set INTEROP_LISTEN / INTEROP_OPS_LISTEN"
+  fi
+done
+
+# --- workspace and cleanup ------------------------------------------------
+work="$(mktemp -d "${TMPDIR:-/tmp}/tessera-interop.XXXXXX")"
+server_pid=""
+
+cleanup() {
+  local status=$?
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if ((status != 0)) && [[ -s "$work/server.log" ]]; then
+    echo "---- last lines of the server log ----" >&2
+    tail -n 40 "$work/server.log" >&2
+    echo "----" >&2
+  fi
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The server and the CLI read the same settings, so they share one database.
+export TESSERA_LISTEN="$listen"
+export TESSERA_OPS_LISTEN="$ops_listen"
+export TESSERA_ISSUER="$issuer"
+export TESSERA_DATABASE_URL="sqlite://$work/tessera.db"
+export TESSERA_KEYS_DIR="$work/keys"
+
+# GET a URL; succeed on a 2xx. curl when present, else node's fetch.
+http_ok() {
+  if command -v curl >/dev/null; then
+    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null
+  else
+    node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
+      .then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$1"
+  fi
+}
+
+# Print field $1 of the JSON object on stdin.
+json_field() {
+  node -e '
+    let s = "";
+    process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const v = JSON.parse(s)[process.argv[1]];
+      if (v === undefined || v === null || v === "") process.exit(1);
+      process.stdout.write(String(v));
+    });' "$1"
+}
+
+# Run the tessera CLI (from the work dir); on failure show its stderr.
+tessera() {
+  local out
+  if ! out="$(cd "$work" && "$bin" --json "$@" 2>"$work/cli.err")"; then
+    cat "$work/cli.err" >&2
+    die "'tessera $1 $2' failed"
+  fi
+  printf '%s' "$out"
+}
+
+# --- client libraries -------------------------------------------------------
+# Exact versions from package-lock.json; fails if the lockfile is out of date.
+echo "interop: installing the Node client libraries (npm ci)"
+(cd "$here" && npm ci --silent --no-audit --no-fund) || die "npm ci failed in $here"
+
+# --- server -----------------------------------------------------------------
+echo "interop: starting $bin serve on $listen (ops $ops_listen), data in $work"
+# NO_COLOR: the log goes to a file that is shown on failure; keep it plain.
+(cd "$work" && NO_COLOR=1 exec "$bin" serve) >"$work/server.log" 2>&1 &
+server_pid=$!
+
+healthy=""
+for _ in $(seq 150); do # up to ~30 s: first start migrates and makes a key
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+    die "the server exited during start-up (log below)"
+  fi
+  if http_ok "http://$ops_listen/healthz"; then
+    healthy=1
+    break
+  fi
+  sleep 0.2
+done
+[[ -n "$healthy" ]] || die "the server did not answer GET http://$ops_listen/healthz with 200 within 30 s"
+
+# --- fixtures through the CLI -------------------------------------------------
+org_id="$(tessera org create --name InteropTest --country NL | json_field id)" ||
+  die "no id in the output of 'tessera org create'"
+client_id="$(tessera app create --org "$org_id" --api SMC --permission search-match-sandbox | json_field client_id)" ||
+  die "no client_id in the output of 'tessera app create'"
+client_secret="$(tessera secret create --client-id "$client_id" --name "Secret by interop" | json_field secret)" ||
+  die "no secret in the output of 'tessera secret create'"
+echo "interop: created organisation $org_id, application $client_id and a secret"
+
+# --- the check ------------------------------------------------------------------
+if ! (cd "$here" && ISSUER="$issuer" CLIENT_ID="$client_id" CLIENT_SECRET="$client_secret" \
+  AUDIENCE="https://sandbox.registry.example/search-match" SCOPE="search-match-sandbox" \
+  OTHER_SCOPE="search-match-production" node interop.mjs); then
+  die "one or more interoperability checks failed (see above)"
+fi
