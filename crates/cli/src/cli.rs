@@ -52,11 +52,11 @@ pub enum Command {
 pub enum KeysCommand {
     /// Generate a signing key into the key directory.
     Generate {
-        /// ES256, RS256 or EdDSA (default: [token] algorithm).
+        /// ES256, RS256 or EdDSA (default: the `token.algorithm` setting).
         #[arg(long)]
         alg: Option<String>,
         /// Make it the active key: running servers sign with it within
-        /// [keys] reload_interval_seconds.
+        /// the `keys.reload_interval_seconds` setting.
         #[arg(long)]
         activate: bool,
     },
