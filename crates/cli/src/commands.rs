@@ -12,7 +12,7 @@ use tessera_core::store::Store;
 use tessera_core::token::rfc3339;
 use tessera_core::user::Role;
 use tessera_core::{Clock, SystemClock};
-use tessera_server::keys::{Algorithm, KeyDirectory, register_all};
+use tessera_server::keys::{Algorithm, KeyDirectory, active_record, register_all};
 use tessera_server::service::Tessera;
 use tessera_server::startup::{open_store, open_tessera};
 use tessera_server::{Application, Settings, telemetry};
@@ -222,12 +222,8 @@ async fn keys_with(
         }
         KeysCommand::List => {
             let in_dir = dir.load_all()?;
-            register_all(store, &in_dir, clock).await?;
-            let records = store.signing_keys().await?;
-            let active = records
-                .iter()
-                .rfind(|r| r.activation_seq.is_some())
-                .map(|r| r.kid.clone());
+            let records = register_all(store, &in_dir, clock).await?;
+            let active = active_record(&records).map(|r| r.kid.clone());
             let rows: Vec<serde_json::Value> = records
                 .iter()
                 .map(|r| {

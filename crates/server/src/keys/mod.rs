@@ -68,38 +68,67 @@ impl KeyDirectory {
     /// private key is an error naming it: a broken key directory should stop
     /// a start, not be half-used.
     pub fn load_all(&self) -> Result<BTreeMap<String, Arc<SigningKey>>, KeyError> {
-        let mut keys = BTreeMap::new();
+        self.load_cached(&mut ParsedKeys::default())
+    }
+
+    /// Like [`Self::load_all`], parsing only files that are new or changed
+    /// since `cache` saw them (parsing an RSA key costs milliseconds).
+    pub fn load_cached(
+        &self,
+        cache: &mut ParsedKeys,
+    ) -> Result<BTreeMap<String, Arc<SigningKey>>, KeyError> {
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| KeyError::Io { path, source }
+        };
+        let mut seen = BTreeMap::new();
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(keys),
-            Err(source) => {
-                return Err(KeyError::Io {
-                    path: self.dir.display().to_string(),
-                    source,
-                });
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                cache.0.clear();
+                return Ok(BTreeMap::new());
             }
+            Err(source) => return Err(io(&self.dir)(source)),
         };
         for entry in entries {
-            let entry = entry.map_err(|source| KeyError::Io {
-                path: self.dir.display().to_string(),
-                source,
-            })?;
-            let path = entry.path();
+            let path = entry.map_err(io(&self.dir))?.path();
             if path.extension().and_then(|e| e.to_str()) != Some("pem") {
                 continue;
             }
-            let pem = std::fs::read_to_string(&path).map_err(|source| KeyError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
-            let key = SigningKey::from_pem(&pem).map_err(|e| KeyError::BadFile {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
-            keys.insert(key.kid.clone(), Arc::new(key));
+            let modified = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .map_err(io(&path))?;
+            let key = match cache.0.get(&path) {
+                Some((at, key)) if *at == modified => key.clone(),
+                _ => {
+                    let pem = std::fs::read_to_string(&path).map_err(io(&path))?;
+                    Arc::new(SigningKey::from_pem(&pem).map_err(|e| KeyError::BadFile {
+                        path: path.display().to_string(),
+                        reason: e.to_string(),
+                    })?)
+                }
+            };
+            seen.insert(path, (modified, key));
         }
-        Ok(keys)
+        cache.0 = seen;
+        Ok(cache
+            .0
+            .values()
+            .map(|(_, key)| (key.kid.clone(), key.clone()))
+            .collect())
     }
+}
+
+/// Keys already parsed, by file and modification time.
+#[derive(Debug, Default)]
+pub struct ParsedKeys(BTreeMap<PathBuf, (std::time::SystemTime, Arc<SigningKey>)>);
+
+/// The active key's record: the one activated last.
+pub fn active_record(records: &[SigningKeyRecord]) -> Option<&SigningKeyRecord> {
+    records
+        .iter()
+        .filter(|r| r.activation_seq.is_some())
+        .max_by_key(|r| r.activation_seq)
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
@@ -114,8 +143,8 @@ fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
 }
 
 /// Registers every key of the directory in the store and makes sure one is
-/// active: on a first start with no key, one of `alg` is generated. Returns
-/// the keys and their records.
+/// active: on a first start with no key, one of `alg` is generated; with
+/// keys but none active, the newest becomes active.
 pub async fn ensure_active_key(
     store: &dyn Store,
     dir: &KeyDirectory,
@@ -128,10 +157,8 @@ pub async fn ensure_active_key(
         tracing::info!(kid = %key.kid, alg = %key.alg, "generated a first signing key");
         keys.insert(key.kid.clone(), Arc::new(key));
     }
-    register_all(store, &keys, clock).await?;
-    let records = store.signing_keys().await?;
-    let active = records.iter().rfind(|r| r.activation_seq.is_some());
-    if active.is_none() {
+    let records = register_all(store, &keys, clock).await?;
+    if active_record(&records).is_none() {
         // Newest key in the directory becomes active.
         let newest = records
             .iter()
@@ -145,19 +172,22 @@ pub async fn ensure_active_key(
     Ok(())
 }
 
-/// Registers keys found in the directory that the store does not know yet.
+/// Registers keys found in the directory that the store does not know yet,
+/// and returns every key record.
 pub async fn register_all(
     store: &dyn Store,
     keys: &BTreeMap<String, Arc<SigningKey>>,
     clock: &dyn Clock,
-) -> Result<(), KeyError> {
-    let known: Vec<String> = store
-        .signing_keys()
-        .await?
-        .into_iter()
-        .map(|r| r.kid)
+) -> Result<Vec<SigningKeyRecord>, KeyError> {
+    let records = store.signing_keys().await?;
+    let unknown: Vec<_> = keys
+        .values()
+        .filter(|k| !records.iter().any(|r| r.kid == k.kid))
         .collect();
-    for key in keys.values().filter(|k| !known.contains(&k.kid)) {
+    if unknown.is_empty() {
+        return Ok(records);
+    }
+    for key in unknown {
         store
             .register_signing_key(&SigningKeyRecord {
                 kid: key.kid.clone(),
@@ -168,7 +198,7 @@ pub async fn register_all(
             })
             .await?;
     }
-    Ok(())
+    Ok(store.signing_keys().await?)
 }
 
 /// What the token endpoint signs with and the JWKS publishes, swapped as a
@@ -189,6 +219,7 @@ pub struct KeyRing {
     current: ArcSwap<KeySet>,
     dir: KeyDirectory,
     token_ttl: Duration,
+    parsed: std::sync::Mutex<ParsedKeys>,
 }
 
 impl KeyRing {
@@ -199,11 +230,15 @@ impl KeyRing {
         token_ttl: Duration,
         clock: &dyn Clock,
     ) -> Result<Self, KeyError> {
-        let set = build_key_set(store, &dir, token_ttl, clock.now()).await?;
+        let mut parsed = ParsedKeys::default();
+        let keys = dir.load_cached(&mut parsed)?;
+        let records = register_all(store, &keys, clock).await?;
+        let set = build_key_set(&keys, &records, token_ttl, clock.now())?;
         Ok(Self {
             current: ArcSwap::from_pointee(set),
             dir,
             token_ttl,
+            parsed: std::sync::Mutex::new(parsed),
         })
     }
 
@@ -215,8 +250,12 @@ impl KeyRing {
     /// Re-reads the directory and the store; swaps the key set if the active
     /// key or the published keys changed. Returns whether it did.
     pub async fn reload(&self, store: &dyn Store, clock: &dyn Clock) -> Result<bool, KeyError> {
-        register_all(store, &self.dir.load_all()?, clock).await?;
-        let fresh = build_key_set(store, &self.dir, self.token_ttl, clock.now()).await?;
+        let keys = {
+            let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
+            self.dir.load_cached(&mut parsed)?
+        };
+        let records = register_all(store, &keys, clock).await?;
+        let fresh = build_key_set(&keys, &records, self.token_ttl, clock.now())?;
         let current = self.current.load();
         if fresh.active.kid == current.active.kid && fresh.published == current.published {
             return Ok(false);
@@ -230,27 +269,24 @@ impl KeyRing {
 /// The JWKS holds the active key, keys not yet activated (published ahead,
 /// so caches have them before they sign), and retired keys whose last token
 /// may still be valid.
-async fn build_key_set(
-    store: &dyn Store,
-    dir: &KeyDirectory,
+fn build_key_set(
+    keys: &BTreeMap<String, Arc<SigningKey>>,
+    records: &[SigningKeyRecord],
     token_ttl: Duration,
     now: OffsetDateTime,
 ) -> Result<KeySet, KeyError> {
-    let keys = dir.load_all()?;
-    let records = store.signing_keys().await?;
-    let mut activated: Vec<&SigningKeyRecord> = records
-        .iter()
-        .filter(|r| r.activation_seq.is_some())
-        .collect();
-    activated.sort_by_key(|r| r.activation_seq);
-    let active_record = activated.last().ok_or(KeyError::NoActiveKey)?;
+    let active_record = active_record(records).ok_or(KeyError::NoActiveKey)?;
     let active = keys
         .get(&active_record.kid)
         .cloned()
         .ok_or_else(|| KeyError::ActiveKeyMissing(active_record.kid.clone()))?;
+    let activated: Vec<&SigningKeyRecord> = records
+        .iter()
+        .filter(|r| r.activation_seq.is_some())
+        .collect();
 
     let mut published = Vec::new();
-    for record in &records {
+    for record in records {
         if !keys.contains_key(&record.kid) {
             continue;
         }

@@ -88,14 +88,10 @@ async fn handle(
     let request = request::parse(headers, &body)
         .map_err(|refusal| OAuthError::from_token_error(&refusal.error, refusal.method))?;
     let method = request.method;
-    let client = authenticate(state, request.client_id, &request)
-        .await
-        .map_err(|e| match e {
-            AuthFailure::Refused => {
-                OAuthError::from_token_error(&TokenError::InvalidClient, method)
-            }
-            AuthFailure::Internal(cause) => OAuthError::internal(&cause),
-        })?;
+    let client = authenticate(state, &request).await.map_err(|e| match e {
+        AuthFailure::Refused => OAuthError::from_token_error(&TokenError::InvalidClient, method),
+        AuthFailure::Internal(cause) => OAuthError::internal(&cause),
+    })?;
     issue(state, &client.application, &request).map_err(|e| match e {
         IssueFailure::Refused(error) => OAuthError::from_token_error(&error, method),
         IssueFailure::Internal(cause) => OAuthError::internal(&cause),
@@ -117,13 +113,12 @@ enum AuthFailure {
 /// argon2 verification, so a wrong secret usually costs none.
 async fn authenticate(
     state: &AppState,
-    client_id: tessera_core::ids::ClientId,
     request: &TokenRequest,
 ) -> Result<Authenticated, AuthFailure> {
     let tessera = &state.tessera;
     let credentials = tessera
         .store()
-        .client_credentials(client_id)
+        .client_credentials(request.client_id)
         .await
         .map_err(|e| AuthFailure::Internal(e.to_string()))?
         .ok_or(AuthFailure::Refused)?;
