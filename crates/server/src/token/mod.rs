@@ -187,10 +187,9 @@ fn issue(
         .map(|r| r.id.as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    let audiences: Vec<&str> = granted.iter().map(|r| r.audience.as_str()).collect();
-    let aud = match audiences.as_slice() {
-        [one] => Audience::One(one),
-        _ => Audience::Many(audiences.clone()),
+    let aud = match granted.as_slice() {
+        [one] => Audience::One(one.audience.as_str()),
+        many => Audience::Many(many.iter().map(|r| r.audience.as_str()).collect()),
     };
     let now = tessera.clock().now().unix_timestamp();
     let ttl = i64::from(state.settings.token.ttl_seconds);
