@@ -64,6 +64,10 @@ uuid_id!(
     /// A user's identifier.
     UserId
 );
+uuid_id!(
+    /// A management session's identifier (not its token).
+    SessionId
+);
 
 #[cfg(test)]
 mod tests {

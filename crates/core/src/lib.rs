@@ -5,13 +5,16 @@
 //! Nothing here knows HTTP or SQL: the server parses requests into these
 //! types and the storage crate implements [`store::Store`].
 
+pub mod account_store;
 pub mod application;
+pub mod audit;
 pub mod clock;
 pub mod ids;
 pub mod organisation;
 pub mod password;
 pub mod resource;
 pub mod secret;
+pub mod session;
 pub mod store;
 pub mod token;
 pub mod user;

@@ -5,6 +5,7 @@
 //! and enforces atomically the few rules that need the database to (unique
 //! names, at most five secrets per application).
 
+use crate::account_store::AccountStore;
 use crate::application::{Application, Permissions};
 use crate::ids::{ClientId, OrganisationId, SecretId};
 use crate::organisation::Organisation;
@@ -71,7 +72,7 @@ pub struct SigningKeyRecord {
 
 /// Persistent storage of everything Tessera knows.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AccountStore + Send + Sync + 'static {
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

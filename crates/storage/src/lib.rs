@@ -6,6 +6,7 @@
 //! and `$n` placeholders, which SQLite accepts too. Each dialect has its own
 //! migrations folder.
 
+mod accounts;
 mod error;
 mod rows;
 mod sql_store;

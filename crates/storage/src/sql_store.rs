@@ -143,6 +143,11 @@ impl SqlStore {
         self.backend
     }
 
+    /// The pool, for the store's other modules.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Closes every connection, waiting for those in use.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -1,0 +1,297 @@
+//! [`AccountStore`] on the same pool: sessions, sign-in state and the audit
+//! log, with the same query text for SQLite and PostgreSQL.
+
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+use tessera_core::account_store::AccountStore;
+use tessera_core::audit::{
+    Actor, AuditAction, AuditEvent, AuditOutcome, AuditQuery, NewAuditEvent,
+};
+use tessera_core::ids::{SessionId, UserId};
+use tessera_core::password::PhcHash;
+use tessera_core::session::{LoginState, Session, SessionTokenHash};
+use tessera_core::store::StoreError;
+use tessera_core::user::User;
+use time::OffsetDateTime;
+
+use crate::error::{db, on_unique};
+use crate::rows;
+use crate::sql_store::SqlStore;
+
+fn epoch(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+fn session(row: &AnyRow) -> Result<Session, StoreError> {
+    Ok(Session {
+        id: rows::text(row, "id")?
+            .parse()
+            .map_err(|_| corrupt("session id"))?,
+        user_id: rows::text(row, "user_id")?
+            .parse()
+            .map_err(|_| corrupt("session user_id"))?,
+        created_at: rows::instant(row, "created_at")?,
+        last_seen_at: rows::instant(row, "last_seen_at")?,
+    })
+}
+
+fn audit_event(row: &AnyRow) -> Result<AuditEvent, StoreError> {
+    let opt = |col: &str| row.try_get::<Option<String>, _>(col).map_err(db);
+    let actor = rows::text(row, "actor")?;
+    let actor = match opt("actor_user_id")? {
+        Some(id) => Actor::User {
+            id: id.parse().map_err(|_| corrupt("actor_user_id"))?,
+            email: actor,
+        },
+        None => match actor.as_str() {
+            "cli" => Actor::Cli,
+            "system" => Actor::System,
+            _ => Actor::Anonymous { email: actor },
+        },
+    };
+    Ok(AuditEvent {
+        id: row.try_get("id").map_err(db)?,
+        event: NewAuditEvent {
+            occurred_at: rows::instant(row, "occurred_at")?,
+            actor,
+            organisation_id: opt("organisation_id")?
+                .map(|s| s.parse().map_err(|_| corrupt("organisation_id")))
+                .transpose()?,
+            action: AuditAction::parse(&rows::text(row, "action")?)
+                .ok_or_else(|| corrupt("action"))?,
+            target: opt("target")?,
+            client_address: opt("client_address")?,
+            outcome: AuditOutcome::parse(&rows::text(row, "outcome")?)
+                .ok_or_else(|| corrupt("outcome"))?,
+        },
+    })
+}
+
+#[async_trait::async_trait]
+impl AccountStore for SqlStore {
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        sqlx::query("SELECT id, email, role, organisation_id, created_at FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(rows::user)
+            .transpose()
+    }
+
+    async fn login_state(&self, id: UserId) -> Result<LoginState, StoreError> {
+        let row = sqlx::query("SELECT failed_logins, locked_until FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::NotFound)?;
+        let failed: i64 = row.try_get("failed_logins").map_err(db)?;
+        let locked: Option<i64> = row.try_get("locked_until").map_err(db)?;
+        Ok(LoginState {
+            failed_attempts: u32::try_from(failed).unwrap_or(u32::MAX),
+            locked_until: locked
+                .map(|s| {
+                    OffsetDateTime::from_unix_timestamp(s).map_err(|_| corrupt("locked_until"))
+                })
+                .transpose()?,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    async fn record_login_failure(
+        &self,
+        id: UserId,
+        max_attempts: u32,
+        lock_until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        // Only the failure that reaches the limit finds the count there.
+        let locked = sqlx::query(
+            "UPDATE users SET locked_until = $1, failed_logins = 0 \
+             WHERE id = $2 AND failed_logins >= $3",
+        )
+        .bind(epoch(lock_until))
+        .bind(id.to_string())
+        .bind(i64::from(max_attempts.max(1)))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        tx.commit().await.map_err(db)?;
+        Ok(locked > 0)
+    }
+
+    async fn clear_login_failures(&self, id: UserId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(id.to_string())
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    async fn accept_totp_step(&self, id: UserId, step: i64) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE users SET totp_last_step = $1 \
+             WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(id.to_string())
+        .execute(self.pool())
+        .await
+        .map_err(db)?
+        .rows_affected();
+        Ok(updated > 0)
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    async fn set_password_hash(&self, id: UserId, hash: &PhcHash) -> Result<(), StoreError> {
+        let updated = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash.as_str().to_owned())
+            .bind(id.to_string())
+            .execute(self.pool())
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %session.user_id, session_id = %session.id))]
+    async fn create_session(
+        &self,
+        session: &Session,
+        token_hash: &SessionTokenHash,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(session.id.to_string())
+        .bind(token_hash.as_str().to_owned())
+        .bind(session.user_id.to_string())
+        .bind(epoch(session.created_at))
+        .bind(epoch(session.last_seen_at))
+        .execute(self.pool())
+        .await
+        .map_err(on_unique("token_hash"))?;
+        Ok(())
+    }
+
+    async fn session_by_token(
+        &self,
+        token_hash: &SessionTokenHash,
+    ) -> Result<Option<Session>, StoreError> {
+        sqlx::query(
+            "SELECT id, user_id, created_at, last_seen_at FROM sessions WHERE token_hash = $1",
+        )
+        .bind(token_hash.as_str().to_owned())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(session)
+        .transpose()
+    }
+
+    async fn touch_session(&self, id: SessionId, at: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1")
+            .bind(epoch(at))
+            .bind(id.to_string())
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(session_id = %id))]
+    async fn delete_session(&self, id: SessionId) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id.to_string())
+            .execute(self.pool())
+            .await
+            .map_err(db)?
+            .rows_affected();
+        Ok(deleted > 0)
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user))]
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<SessionId>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+            .bind(user.to_string())
+            .bind(keep.map(|k| k.to_string()).unwrap_or_default())
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(action = event.action.as_str()))]
+    async fn record_audit_event(&self, event: &NewAuditEvent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_events (occurred_at, actor, actor_user_id, organisation_id, \
+             action, target, client_address, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(epoch(event.occurred_at))
+        .bind(event.actor.label().to_owned())
+        .bind(event.actor.user_id().map(|id| id.to_string()))
+        .bind(event.organisation_id.map(|id| id.to_string()))
+        .bind(event.action.as_str())
+        .bind(event.target.clone())
+        .bind(event.client_address.clone())
+        .bind(event.outcome.as_str())
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut sql = String::from(
+            "SELECT id, occurred_at, actor, actor_user_id, organisation_id, action, target, \
+             client_address, outcome FROM audit_events WHERE 1 = 1",
+        );
+        let mut n = 0;
+        if query.organisation_id.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND organisation_id = ${n}"));
+        }
+        if query.before.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND id < ${n}"));
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", n + 1));
+        let mut q = sqlx::query(&sql);
+        if let Some(org) = query.organisation_id {
+            q = q.bind(org.to_string());
+        }
+        if let Some(before) = query.before {
+            q = q.bind(before);
+        }
+        q.bind(i64::from(query.limit))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?
+            .iter()
+            .map(audit_event)
+            .collect()
+    }
+}
