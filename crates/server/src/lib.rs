@@ -2,9 +2,11 @@
 //! listener; metrics and health on the operations listener; and the
 //! operations (`service`) that the command line shares with the API.
 
+pub mod accounts;
 pub mod discovery;
 pub mod error;
 pub mod keys;
+pub mod management;
 pub mod metrics;
 pub mod ops;
 pub mod service;

@@ -47,6 +47,30 @@ pub struct Settings {
     pub log: LogSettings,
     /// The resource catalog.
     pub resources: Vec<Resource>,
+    /// Management API sessions.
+    pub sessions: SessionSettings,
+    /// Sign-in lockout.
+    pub login: LoginSettings,
+}
+
+/// `[sessions]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// A session unused this long ends, in seconds.
+    pub idle_timeout_seconds: u32,
+    /// A session ends this long after sign-in however busy, in seconds.
+    pub absolute_timeout_seconds: u32,
+}
+
+/// `[login]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginSettings {
+    /// Consecutive failed sign-ins that lock an account.
+    pub max_failed_attempts: u32,
+    /// How long a locked account stays locked, in seconds.
+    pub lockout_seconds: u32,
 }
 
 /// `[token]`

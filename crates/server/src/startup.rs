@@ -147,8 +147,13 @@ impl Application {
         };
 
         let reload = tokio::spawn(reload_keys(self.state.clone(), stopped(stop_rx.clone())));
-        let main = axum::serve(self.listener, router(self.state.clone()))
-            .with_graceful_shutdown(stopped(stop_rx.clone()));
+        // Connection info gives the management API's audit log the client address.
+        let main = axum::serve(
+            self.listener,
+            router(self.state.clone())
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
         let ops = axum::serve(self.ops_listener, ops::router(self.state.clone()))
             .with_graceful_shutdown(stopped(stop_rx));
         tracing::info!(issuer = %self.state.issuer, "serving");
@@ -179,7 +184,7 @@ async fn reload_keys(state: AppState, stopped: impl Future<Output = ()>) {
     }
 }
 
-/// The main router: token endpoint, discovery and JWKS.
+/// The main router: token endpoint, discovery, JWKS and the management API.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
@@ -197,6 +202,7 @@ pub fn router(state: AppState) -> Router {
             get(discovery::get_metadata),
         )
         .route("/.well-known/jwks.json", get(discovery::get_jwks))
+        .merge(crate::management::router())
         .with_state(state)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(

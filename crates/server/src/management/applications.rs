@@ -1,0 +1,384 @@
+//! The resource catalog, applications, their permissions and their secrets.
+//!
+//! A credential manager sees only their organisation's applications;
+//! another organisation's answers 404, exactly as one that does not exist.
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use tessera_core::application::{Application, ApplicationKind};
+use tessera_core::audit::{AuditAction, AuditOutcome};
+use tessera_core::ids::{ClientId, OrganisationId, SecretId};
+use tessera_core::secret::EXPIRING_SOON;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::IntoParams;
+
+use super::auth::Caller;
+use super::problem::{ApiError, ApiJson, Problem};
+use super::views::{
+    ApplicationDetail, ApplicationView, CreateApplicationRequest, CreateSecretRequest,
+    ResourceView, SecretCreated, SecretView, SetPermissionsRequest,
+};
+use crate::service::ServiceError;
+use crate::state::AppState;
+
+/// Parses a path segment; anything unparsable names nothing that exists.
+pub(crate) fn path_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found(what))
+}
+
+/// Parses an id given in a body or query.
+pub(crate) fn field_id<T: std::str::FromStr>(
+    raw: &str,
+    field: &'static str,
+) -> Result<T, ApiError> {
+    raw.trim()
+        .parse()
+        .map_err(|_| ApiError::validation(field, format!("{field} must be a UUID")))
+}
+
+pub(crate) fn query_problem(rejection: QueryRejection) -> ApiError {
+    ApiError::bad_request(rejection.body_text())
+}
+
+pub(crate) fn path_problem(_: PathRejection) -> ApiError {
+    ApiError::not_found("resource")
+}
+
+/// The application `client_id` names, if the caller may see it.
+async fn visible_application(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+) -> Result<Application, ApiError> {
+    let client_id: ClientId = path_id(raw, "application")?;
+    state
+        .tessera
+        .store()
+        .application(client_id)
+        .await
+        .map_err(ServiceError::from)?
+        .filter(|app| caller.may_access(app.organisation_id))
+        .ok_or_else(|| ApiError::not_found("application"))
+}
+
+/// The resource catalog.
+#[utoipa::path(
+    get,
+    path = "/resources",
+    tag = "applications",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<ResourceView>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(name = "get_resources", skip_all)]
+pub async fn get_resources(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Json<Vec<ResourceView>> {
+    Json(
+        state
+            .tessera
+            .catalog()
+            .iter()
+            .map(ResourceView::from)
+            .collect(),
+    )
+}
+
+/// `GET /api/v1/applications` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListApplicationsQuery {
+    /// Admins only: one organisation's applications.
+    pub organisation_id: Option<String>,
+}
+
+/// The applications the caller may see: their organisation's, or, for
+/// admins, every one (or one organisation's with `organisation_id`).
+#[utoipa::path(
+    get,
+    path = "/applications",
+    tag = "applications",
+    security(("bearer" = [])),
+    params(ListApplicationsQuery),
+    responses(
+        (status = 200, body = Vec<ApplicationView>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(name = "list_applications", skip_all)]
+pub async fn list_applications(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ListApplicationsQuery>, QueryRejection>,
+) -> Result<Json<Vec<ApplicationView>>, ApiError> {
+    let Query(query) = query.map_err(query_problem)?;
+    let filter: Option<OrganisationId> = match (&query.organisation_id, caller.is_admin()) {
+        (Some(raw), true) => Some(field_id(raw, "organisation_id")?),
+        (_, true) => None,
+        // A credential manager sees their own organisation whatever they ask.
+        (_, false) => match caller.user.organisation_id {
+            Some(org) => Some(org),
+            None => return Ok(Json(Vec::new())),
+        },
+    };
+    let apps = state
+        .tessera
+        .store()
+        .applications(filter)
+        .await
+        .map_err(ServiceError::from)?;
+    Ok(Json(apps.iter().map(ApplicationView::from).collect()))
+}
+
+/// One application with its secrets' metadata.
+#[utoipa::path(
+    get,
+    path = "/applications/{client_id}",
+    tag = "applications",
+    security(("bearer" = [])),
+    params(("client_id" = uuid::Uuid, Path, description = "The application's client_id")),
+    responses(
+        (status = 200, body = ApplicationDetail),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or another organisation's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(name = "get_application", skip_all)]
+pub async fn get_application(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<ApplicationDetail>, ApiError> {
+    let Path(raw) = path.map_err(path_problem)?;
+    let app = visible_application(&state, &caller, &raw).await?;
+    let now = state.tessera.clock().now();
+    let secrets = state.tessera.secrets(app.client_id).await?;
+    Ok(Json(ApplicationDetail {
+        application: ApplicationView::from(&app),
+        secrets: secrets.iter().map(|s| SecretView::of(s, now)).collect(),
+    }))
+}
+
+/// Create an application (admins).
+#[utoipa::path(
+    post,
+    path = "/applications",
+    tag = "applications",
+    security(("bearer" = [])),
+    request_body = CreateApplicationRequest,
+    responses(
+        (status = 201, body = ApplicationView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The derived name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(name = "post_application", skip_all)]
+pub async fn post_application(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateApplicationRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require_admin()?;
+    let organisation_id: OrganisationId = field_id(&body.organisation_id, "organisation_id")?;
+    let kind = match body.kind.as_deref() {
+        None => ApplicationKind::Partner,
+        Some(k) => {
+            ApplicationKind::parse(k).map_err(|e| ApiError::validation("kind", e.to_string()))?
+        }
+    };
+    let app = state
+        .tessera
+        .create_application(organisation_id, &body.api, kind, &body.permissions)
+        .await
+        .map_err(|e| {
+            // The domain's message names the field; only these two remain.
+            let field = match &e {
+                ServiceError::Invalid(m) if m.starts_with("api") => "api",
+                _ => "permissions",
+            };
+            ApiError::from(e).with_field(field)
+        })?;
+    state
+        .accounts()
+        .audit(
+            &caller.audit_context(),
+            Some(app.organisation_id),
+            AuditAction::ApplicationCreated,
+            Some(app.client_id.to_string()),
+            AuditOutcome::Success,
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(ApplicationView::from(&app))))
+}
+
+/// Replace an application's permissions (admins).
+#[utoipa::path(
+    put,
+    path = "/applications/{client_id}/permissions",
+    tag = "applications",
+    security(("bearer" = [])),
+    params(("client_id" = uuid::Uuid, Path, description = "The application's client_id")),
+    request_body = SetPermissionsRequest,
+    responses(
+        (status = 200, body = ApplicationView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown resource, or a partner-alternative application asked for more than match-connect-sandbox", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(name = "put_permissions", skip_all)]
+pub async fn put_permissions(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    ApiJson(body): ApiJson<SetPermissionsRequest>,
+) -> Result<Json<ApplicationView>, ApiError> {
+    caller.require_admin()?;
+    let Path(raw) = path.map_err(path_problem)?;
+    let client_id: ClientId = path_id(&raw, "application")?;
+    let app = state
+        .tessera
+        .set_permissions(client_id, &body.permissions)
+        .await
+        .map_err(|e| ApiError::from(e).with_field("permissions"))?;
+    state
+        .accounts()
+        .audit(
+            &caller.audit_context(),
+            Some(app.organisation_id),
+            AuditAction::PermissionsChanged,
+            Some(app.client_id.to_string()),
+            AuditOutcome::Success,
+        )
+        .await;
+    Ok(Json(ApplicationView::from(&app)))
+}
+
+/// Create a secret; its value is in this response only.
+#[utoipa::path(
+    post,
+    path = "/applications/{client_id}/secrets",
+    tag = "secrets",
+    security(("bearer" = [])),
+    params(("client_id" = uuid::Uuid, Path, description = "The application's client_id")),
+    request_body = CreateSecretRequest,
+    responses(
+        (status = 201, description = "Created; `secret` is shown this once", body = SecretCreated),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or another organisation's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The application already holds 5 secrets", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid name or expires_at", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(name = "post_secret", skip_all)]
+pub async fn post_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    ApiJson(body): ApiJson<CreateSecretRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Path(raw) = path.map_err(path_problem)?;
+    let app = visible_application(&state, &caller, &raw).await?;
+    let expires_at = body
+        .expires_at
+        .as_deref()
+        .map(|s| {
+            OffsetDateTime::parse(s.trim(), &Rfc3339).map_err(|_| {
+                ApiError::validation(
+                    "expires_at",
+                    "expires_at must be an RFC 3339 instant, such as 2027-01-31T00:00:00Z",
+                )
+            })
+        })
+        .transpose()?;
+    if let Err(e) = tessera_core::secret::SecretName::parse(&body.name) {
+        return Err(ApiError::validation("name", e.to_string()));
+    }
+    let created = state
+        .tessera
+        .create_secret(
+            app.client_id,
+            &body.name,
+            expires_at,
+            caller.user.email.as_ref(),
+        )
+        .await
+        .map_err(|e| ApiError::from(e).with_field("expires_at"))?;
+    state
+        .accounts()
+        .audit(
+            &caller.audit_context(),
+            Some(app.organisation_id),
+            AuditAction::SecretCreated,
+            Some(format!("{}/{}", app.client_id, created.record.id)),
+            AuditOutcome::Success,
+        )
+        .await;
+    let now = state.tessera.clock().now();
+    let advice = created.short_lifetime.then(|| {
+        format!(
+            "this secret lives less than {} days; one year is recommended",
+            EXPIRING_SOON.whole_days()
+        )
+    });
+    let body = SecretCreated {
+        metadata: SecretView::of(&created.record, now),
+        secret: created.secret.expose().to_owned().into(),
+        advice,
+    };
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// Delete a secret: token requests with it are refused from now on.
+#[utoipa::path(
+    delete,
+    path = "/applications/{client_id}/secrets/{secret_id}",
+    tag = "secrets",
+    security(("bearer" = [])),
+    params(
+        ("client_id" = uuid::Uuid, Path, description = "The application's client_id"),
+        ("secret_id" = uuid::Uuid, Path, description = "The secret's id"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application or secret, or another organisation's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(name = "delete_secret", skip_all)]
+pub async fn delete_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Path((raw_client, raw_secret)) = path.map_err(path_problem)?;
+    let app = visible_application(&state, &caller, &raw_client).await?;
+    let secret_id: SecretId = path_id(&raw_secret, "secret")?;
+    state
+        .tessera
+        .delete_secret(app.client_id, secret_id)
+        .await?;
+    state
+        .accounts()
+        .audit(
+            &caller.audit_context(),
+            Some(app.organisation_id),
+            AuditAction::SecretDeleted,
+            Some(format!("{}/{}", app.client_id, secret_id)),
+            AuditOutcome::Success,
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,297 @@
+//! RFC 9457 problem details: every error of `/api/v1` is
+//! `application/problem+json` with `type`, `title`, `status` and `detail`.
+//!
+//! `type` is `urn:tessera:problem:<slug>` (such as
+//! `urn:tessera:problem:validation`), stable for clients to branch on;
+//! `field` names the request field a validation error is about. An internal
+//! error is a bare 500: its cause is logged here and never sent.
+
+use axum::extract::FromRequest;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+use utoipa::ToSchema;
+
+use crate::accounts::{LoginError, PasswordChangeError};
+use crate::service::ServiceError;
+
+/// The media type of problem details.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem details body (RFC 9457 §3).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:tessera:problem:<slug>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the problem type.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// The request field a validation error is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An error answer of the management API.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+    detail: Cow<'static, str>,
+    field: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            slug,
+            title,
+            detail: detail.into(),
+            field: None,
+        }
+    }
+
+    /// 400: the request cannot be read.
+    pub fn bad_request(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Bad request",
+            detail,
+        )
+    }
+
+    /// 422: a field breaks a rule.
+    pub fn validation(field: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid request",
+            detail,
+        );
+        e.field = Some(field);
+        e
+    }
+
+    /// 401: no valid session. Carries `WWW-Authenticate: Bearer`.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Not signed in",
+            "sign in with POST /api/v1/sessions and send the token as `Authorization: Bearer <token>`; the session may have ended",
+        )
+    }
+
+    /// 401: a refused sign-in, the same for every cause.
+    pub fn login_refused() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid-credentials",
+            "Sign-in refused",
+            "invalid email, password or code",
+        )
+    }
+
+    /// 403: the caller's role may not do this.
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            "only admins may do this",
+        )
+    }
+
+    /// 404: nothing here the caller may see.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 405.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            "this path does not accept this method",
+        )
+    }
+
+    /// 409: a unique value is taken or a limit is reached.
+    pub fn conflict(slug: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::CONFLICT, slug, "Conflict", detail)
+    }
+
+    /// 500: logs the cause, sends nothing of it.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "management request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the server could not complete the request",
+        )
+    }
+
+    /// Names the field a domain error is about.
+    pub fn with_field(mut self, field: &'static str) -> Self {
+        if self.status == StatusCode::UNPROCESSABLE_ENTITY {
+            self.field = Some(field);
+        }
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(detail) => {
+                let mut e = Self::validation("", detail);
+                e.field = None;
+                e
+            }
+            ServiceError::NotFound(what) => Self::not_found(what),
+            ServiceError::Conflict(detail) => Self::conflict("conflict", detail),
+            ServiceError::SecretLimit => Self::conflict(
+                "secret-limit",
+                "an application may hold at most 5 secrets; delete one first",
+            ),
+            ServiceError::Internal(cause) => Self::internal(&cause),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::Refused => Self::login_refused(),
+            LoginError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<PasswordChangeError> for ApiError {
+    fn from(e: PasswordChangeError) -> Self {
+        match e {
+            PasswordChangeError::WrongCurrent => {
+                Self::validation("current_password", "current_password is not correct")
+            }
+            PasswordChangeError::Policy(p) => Self::validation("new_password", p.to_string()),
+            PasswordChangeError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let detail = rejection.body_text();
+        match status {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::new(
+                status,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "the body must be JSON with `Content-Type: application/json`",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::new(
+                status,
+                "payload-too-large",
+                "Payload too large",
+                "the body is too large",
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                // serde's message, with the path of the offending field.
+                let detail = detail
+                    .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+                    .unwrap_or(&detail)
+                    .to_owned();
+                Self::new(status, "validation", "Invalid request", detail)
+            }
+            _ => Self::bad_request(detail),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Problem {
+            kind: format!("urn:tessera:problem:{}", self.slug),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.into_owned(),
+            field: self.field.map(str::to_owned),
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (self.status, bytes).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="tessera""#),
+            );
+        }
+        response
+    }
+}
+
+/// A JSON request body whose rejections (bad syntax, a missing, unknown or
+/// mistyped field, the wrong content type, a body too large) are problem
+/// details rather than plain text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(value)| Self(value))
+            .map_err(ApiError::from)
+    }
+}
+
+/// Unknown paths under `/api/v1`.
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "Not found",
+        "no endpoint at this path; see GET /api/v1/openapi.json",
+    )
+}
+
+/// A known path with a method it does not accept.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}
