@@ -365,3 +365,146 @@ pub fn claims_of(token: &str) -> Value {
     )
     .unwrap()
 }
+
+/// A user of the management API with the credentials handed out at creation.
+pub struct TestUser {
+    pub email: String,
+    pub password: String,
+    pub totp: totp_rs::TOTP,
+    pub organisation_id: Option<tessera_core::ids::OrganisationId>,
+}
+
+impl TestApp {
+    /// A new organisation with a unique name.
+    pub async fn create_org(&self) -> tessera_core::ids::OrganisationId {
+        let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        self.tessera
+            .create_organisation(&NewOrganisation {
+                name: format!("Org{suffix}"),
+                country: "NL".into(),
+            })
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// A user created as `tessera user create` would.
+    pub async fn create_user(
+        &self,
+        role: tessera_core::user::Role,
+        org: Option<tessera_core::ids::OrganisationId>,
+    ) -> TestUser {
+        use secrecy::ExposeSecret as _;
+        let email = format!(
+            "u{}@example.org",
+            &uuid::Uuid::new_v4().simple().to_string()[..10]
+        );
+        let created = self.tessera.create_user(&email, role, org).await.unwrap();
+        TestUser {
+            email,
+            password: created.password.expose_secret().to_owned(),
+            totp: totp_rs::TOTP::from_url_unchecked(created.totp_uri.expose_secret()).unwrap(),
+            organisation_id: org,
+        }
+    }
+
+    /// The user's TOTP code at the test clock's time, `steps` steps away.
+    pub fn totp_code_at(&self, user: &TestUser, steps: i64) -> String {
+        let t = self.clock_now().unix_timestamp() + steps * 30;
+        user.totp.generate(u64::try_from(t).unwrap())
+    }
+
+    /// The user's current TOTP code.
+    pub fn totp_code(&self, user: &TestUser) -> String {
+        self.totp_code_at(user, 0)
+    }
+
+    /// `POST /api/v1/sessions`.
+    pub async fn try_login(&self, email: &str, password: &str, code: &str) -> reqwest::Response {
+        self.api_post(
+            "/api/v1/sessions",
+            None,
+            &serde_json::json!({"email": email, "password": password, "totp_code": code}),
+        )
+        .await
+    }
+
+    /// Signs in (after moving the clock to a fresh TOTP step) and returns the token.
+    pub async fn login(&self, user: &TestUser) -> String {
+        self.clock.advance(time::Duration::seconds(30));
+        let response = self
+            .try_login(&user.email, &user.password, &self.totp_code(user))
+            .await;
+        assert_eq!(response.status(), 201, "login of {}", user.email);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A request to the API with an optional bearer token and JSON body.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn api_get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.api(reqwest::Method::GET, path, token, None).await
+    }
+
+    pub async fn api_post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.api(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    pub async fn api_put(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.api(reqwest::Method::PUT, path, token, Some(body))
+            .await
+    }
+
+    pub async fn api_delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.api(reqwest::Method::DELETE, path, token, None).await
+    }
+}
+
+/// Asserts a problem-details answer with this status; returns its body.
+pub async fn assert_problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(
+        body["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:tessera:problem:")
+    );
+    assert!(body["title"].as_str().is_some());
+    assert!(body["detail"].as_str().is_some());
+    body
+}

@@ -16,4 +16,6 @@ mod cli;
 mod discovery;
 mod helpers;
 mod keys;
+mod management;
+mod sessions;
 mod token;
