@@ -304,6 +304,18 @@ async fn admin_rows_refuse_credential_managers_with_403() {
     .await;
     assert_eq!(detail["permissions"], json!(["search-match-sandbox"]));
 
+    // The role is refused before the body is looked at.
+    assert_problem(
+        app.api_post(
+            "/api/v1/organisations",
+            Some(&w.manager_a),
+            &json!({"bogus": true}),
+        )
+        .await,
+        403,
+    )
+    .await;
+
     // The admin may do all of it.
     let org = json_of(
         app.api_post("/api/v1/organisations", Some(&w.admin), &new_org)
@@ -839,4 +851,65 @@ async fn openapi_document_is_3_1_and_lists_every_route() {
         }
     }
     assert_eq!(operations, 17);
+}
+
+#[tokio::test]
+async fn command_line_changes_are_audited_too() {
+    let w = world().await;
+    let app = &w.app;
+    let org = app.cli_json(&["org", "create", "--name", "ViaCli", "--country", "BE"]);
+    let org_id = org["id"].as_str().unwrap();
+    let created = app.cli_json(&[
+        "secret",
+        "create",
+        "--client-id",
+        &w.client_a.client_id.to_string(),
+        "--name",
+        "From the CLI",
+    ]);
+    let log = json_of(
+        app.api_get("/api/v1/audit-events", Some(&w.admin)).await,
+        200,
+    )
+    .await;
+    let events = log["events"].as_array().unwrap();
+    let org_event = events
+        .iter()
+        .find(|e| e["action"] == "organisation.created" && e["organisation_id"] == org_id)
+        .unwrap();
+    assert_eq!(org_event["actor"], "cli");
+    assert!(org_event["client_address"].is_null());
+    let secret_event = events
+        .iter()
+        .find(|e| e["action"] == "secret.created" && e["actor"] == "cli")
+        .unwrap();
+    assert_eq!(secret_event["organisation_id"], w.org_a.to_string());
+    assert!(
+        !log.to_string()
+            .contains(created["secret"].as_str().unwrap())
+    );
+    // The organisation's manager sees the CLI's change to their application.
+    let own = json_of(
+        app.api_get("/api/v1/audit-events", Some(&w.manager_a))
+            .await,
+        200,
+    )
+    .await;
+    assert!(
+        own["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor"] == "cli")
+    );
+}
+
+#[tokio::test]
+async fn the_command_line_prints_the_served_openapi_document() {
+    let app = spawn_app().await;
+    let served = json_of(app.api_get("/api/v1/openapi.json", None).await, 200).await;
+    let output = app.cli(&["openapi"]);
+    assert!(output.status.success());
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(printed, served);
 }

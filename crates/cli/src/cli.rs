@@ -45,6 +45,9 @@ pub enum Command {
     /// Client secrets.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Print the management API's OpenAPI 3.1 document (as served at
+    /// /api/v1/openapi.json).
+    Openapi,
 }
 
 /// `tessera keys …`

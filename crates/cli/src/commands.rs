@@ -6,6 +6,7 @@ use secrecy::ExposeSecret as _;
 use serde_json::json;
 use std::sync::Arc;
 use tessera_core::application::ApplicationKind;
+use tessera_core::audit::{Actor, AuditAction, AuditOutcome, NewAuditEvent};
 use tessera_core::ids::{ClientId, OrganisationId, SecretId};
 use tessera_core::organisation::NewOrganisation;
 use tessera_core::store::Store;
@@ -29,6 +30,40 @@ fn print(json: bool, value: serde_json::Value, human: String) {
     } else {
         println!("{human}");
     }
+}
+
+/// Records a change made from the command line in the audit log, as the
+/// API does for its changes. A failure to record is logged, not fatal: the
+/// change is made.
+async fn audit_cli(
+    tessera: &Tessera,
+    organisation_id: Option<OrganisationId>,
+    action: AuditAction,
+    target: String,
+) {
+    let event = NewAuditEvent {
+        occurred_at: tessera.clock().now(),
+        actor: Actor::Cli,
+        organisation_id,
+        action,
+        target: Some(target),
+        client_address: None,
+        outcome: AuditOutcome::Success,
+    };
+    if let Err(e) = tessera.store().record_audit_event(&event).await {
+        tracing::error!(error = %e, "could not record an audit event");
+    }
+}
+
+/// The organisation of an application, for its audit events.
+async fn organisation_of(tessera: &Tessera, client_id: ClientId) -> Option<OrganisationId> {
+    tessera
+        .store()
+        .application(client_id)
+        .await
+        .ok()
+        .flatten()
+        .map(|app| app.organisation_id)
 }
 
 fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> anyhow::Result<T> {
@@ -56,11 +91,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(command) => keys(settings, clock, command, json).await,
+        Command::Openapi => {
+            let document = tessera_server::management::openapi()
+                .to_pretty_json()
+                .context("Failed to serialise the OpenAPI document")?;
+            println!("{document}");
+            Ok(())
+        }
         Command::Org(OrgCommand::Create { name, country }) => {
             let (store, tessera) = open_tessera(&settings, clock).await?;
             let org = tessera
                 .create_organisation(&NewOrganisation { name, country })
                 .await?;
+            audit_cli(
+                &tessera,
+                Some(org.id),
+                AuditAction::OrganisationCreated,
+                org.id.to_string(),
+            )
+            .await;
             store.close().await;
             print(
                 json,
@@ -81,6 +130,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = tessera
                 .create_application(org, &args.api, kind, &args.permissions)
                 .await?;
+            audit_cli(
+                &tessera,
+                Some(app.organisation_id),
+                AuditAction::ApplicationCreated,
+                app.client_id.to_string(),
+            )
+            .await;
             store.close().await;
             print(
                 json,
@@ -112,6 +168,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .transpose()?;
             let (store, tessera) = open_tessera(&settings, clock).await?;
             let created = tessera.create_user(&email, role, org).await?;
+            audit_cli(
+                &tessera,
+                created.user.organisation_id,
+                AuditAction::UserCreated,
+                created.user.email.as_ref().to_owned(),
+            )
+            .await;
             store.close().await;
             let user = &created.user;
             print(
@@ -324,6 +387,13 @@ async fn secret_with(
             let created = tessera
                 .create_secret(client_id, &name, expires_at, "cli")
                 .await?;
+            audit_cli(
+                tessera,
+                organisation_of(tessera, client_id).await,
+                AuditAction::SecretCreated,
+                format!("{client_id}/{}", created.record.id),
+            )
+            .await;
             let mut row = secret_row(&created.record, clock.now());
             row["secret"] = created.secret.expose().into();
             let advice = "a lifetime of one year is recommended";
@@ -377,7 +447,15 @@ async fn secret_with(
         } => {
             let client_id: ClientId = parse_id("--client-id", &client_id)?;
             let secret_id: SecretId = parse_id("SECRET_ID", &secret_id)?;
+            let organisation_id = organisation_of(tessera, client_id).await;
             tessera.delete_secret(client_id, secret_id).await?;
+            audit_cli(
+                tessera,
+                organisation_id,
+                AuditAction::SecretDeleted,
+                format!("{client_id}/{secret_id}"),
+            )
+            .await;
             print(
                 json,
                 json!({"deleted": secret_id}),

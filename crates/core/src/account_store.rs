@@ -59,6 +59,14 @@ pub trait AccountStore: Send + Sync + 'static {
         keep: Option<SessionId>,
     ) -> Result<(), StoreError>;
 
+    /// Deletes every session last used at or before `idle_cutoff` or
+    /// created at or before `absolute_cutoff`: sessions nobody can use.
+    async fn delete_expired_sessions(
+        &self,
+        idle_cutoff: OffsetDateTime,
+        absolute_cutoff: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+
     /// Appends an event to the audit log.
     async fn record_audit_event(&self, event: &NewAuditEvent) -> Result<(), StoreError>;
     /// Events, newest first.

@@ -280,6 +280,18 @@ impl Accounts {
             .clear_login_failures(user.id)
             .await
             .map_err(ServiceError::from)?;
+        // Sessions that ended without a logout are swept here, so the table
+        // holds only usable ones without a background task.
+        if let Err(e) = self
+            .store
+            .delete_expired_sessions(
+                now - self.sessions.idle_timeout,
+                now - self.sessions.absolute_timeout,
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "could not delete expired sessions");
+        }
         let token = SessionToken::generate();
         let now = now.replace_nanosecond(0).unwrap_or(now);
         let session = Session {

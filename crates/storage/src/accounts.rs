@@ -244,6 +244,22 @@ impl AccountStore for SqlStore {
         Ok(())
     }
 
+    async fn delete_expired_sessions(
+        &self,
+        idle_cutoff: OffsetDateTime,
+        absolute_cutoff: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE last_seen_at <= $1 OR created_at <= $2")
+                .bind(epoch(idle_cutoff))
+                .bind(epoch(absolute_cutoff))
+                .execute(self.pool())
+                .await
+                .map_err(db)?
+                .rows_affected(),
+        )
+    }
+
     #[tracing::instrument(skip_all, fields(action = event.action.as_str()))]
     async fn record_audit_event(&self, event: &NewAuditEvent) -> Result<(), StoreError> {
         sqlx::query(

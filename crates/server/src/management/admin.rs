@@ -10,7 +10,7 @@ use tessera_core::organisation::NewOrganisation;
 use tessera_core::user::Role;
 
 use super::applications::field_id;
-use super::auth::Caller;
+use super::auth::Admin;
 use super::problem::{ApiError, ApiJson, Problem};
 use super::views::{
     CreateOrganisationRequest, CreateUserRequest, OrganisationView, UserCreated, UserView,
@@ -36,10 +36,9 @@ use crate::state::AppState;
 #[tracing::instrument(name = "post_organisation", skip_all)]
 pub async fn post_organisation(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     ApiJson(body): ApiJson<CreateOrganisationRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require_admin()?;
     let org = state
         .tessera
         .create_organisation(&NewOrganisation {
@@ -82,9 +81,8 @@ pub async fn post_organisation(
 #[tracing::instrument(name = "list_organisations", skip_all)]
 pub async fn list_organisations(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
 ) -> Result<Json<Vec<OrganisationView>>, ApiError> {
-    caller.require_admin()?;
     let orgs = state
         .tessera
         .store()
@@ -114,10 +112,9 @@ pub async fn list_organisations(
 #[tracing::instrument(name = "post_user", skip_all)]
 pub async fn post_user(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     ApiJson(body): ApiJson<CreateUserRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require_admin()?;
     let role = Role::parse(&body.role).map_err(|e| ApiError::validation("role", e.to_string()))?;
     let organisation_id: Option<OrganisationId> = body
         .organisation_id
@@ -168,9 +165,8 @@ pub async fn post_user(
 #[tracing::instrument(name = "list_users", skip_all)]
 pub async fn list_users(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
 ) -> Result<Json<Vec<UserView>>, ApiError> {
-    caller.require_admin()?;
     let users = state
         .tessera
         .store()

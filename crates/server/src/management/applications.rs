@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::IntoParams;
 
-use super::auth::Caller;
+use super::auth::{Admin, Caller};
 use super::problem::{ApiError, ApiJson, Problem};
 use super::views::{
     ApplicationDetail, ApplicationView, CreateApplicationRequest, CreateSecretRequest,
@@ -94,6 +94,7 @@ pub async fn get_resources(
 
 /// `GET /api/v1/applications` query.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListApplicationsQuery {
     /// Admins only: one organisation's applications.
@@ -186,10 +187,9 @@ pub async fn get_application(
 #[tracing::instrument(name = "post_application", skip_all)]
 pub async fn post_application(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     ApiJson(body): ApiJson<CreateApplicationRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require_admin()?;
     let organisation_id: OrganisationId = field_id(&body.organisation_id, "organisation_id")?;
     let kind = match body.kind.as_deref() {
         None => ApplicationKind::Partner,
@@ -241,11 +241,10 @@ pub async fn post_application(
 #[tracing::instrument(name = "put_permissions", skip_all)]
 pub async fn put_permissions(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     path: Result<Path<String>, PathRejection>,
     ApiJson(body): ApiJson<SetPermissionsRequest>,
 ) -> Result<Json<ApplicationView>, ApiError> {
-    caller.require_admin()?;
     let Path(raw) = path.map_err(path_problem)?;
     let client_id: ClientId = path_id(&raw, "application")?;
     let app = state

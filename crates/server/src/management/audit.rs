@@ -16,6 +16,7 @@ use crate::state::AppState;
 
 /// `GET /api/v1/audit-events` query.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditEventsQuery {
     /// At most this many events (default 100, at most 1000).

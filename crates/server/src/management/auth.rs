@@ -117,3 +117,21 @@ impl FromRequestParts<AppState> for Caller {
         })
     }
 }
+
+/// A signed-in admin. Extracted before the body, so a credential manager
+/// is refused with 403 whatever they send.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Caller);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require_admin()?;
+        Ok(Self(caller))
+    }
+}
