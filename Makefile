@@ -2,7 +2,7 @@
 
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-postgres interop fmt lint doc ci
+.PHONY: run test test-postgres interop openapi fmt lint doc ci
 
 run:            ## start on the embedded default (SQLite) with demo data
 	cargo run -- serve --demo
@@ -16,6 +16,10 @@ test-postgres:  ## the whole suite on PostgreSQL (a fresh database per test)
 interop:        ## off-the-shelf Node OAuth/JOSE libraries against the real binary
 	cargo build -p tessera-cli
 	bash tests/interop/run.sh $${CARGO_TARGET_DIR:-target}/debug/tessera
+
+openapi:        ## print the management API's OpenAPI document and validate it
+	cargo run -q -p tessera-cli -- openapi > $${TMPDIR:-/tmp}/tessera-openapi.json
+	python3 -m openapi_spec_validator $${TMPDIR:-/tmp}/tessera-openapi.json
 
 fmt:
 	cargo fmt --all
