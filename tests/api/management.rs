@@ -783,7 +783,9 @@ async fn unknown_paths_and_methods_are_problem_details() {
     let app = spawn_app().await;
     let body = assert_problem(app.api_get("/api/v1/nothing-here", None).await, 404).await;
     assert_eq!(body["type"], "urn:tessera:problem:not-found");
-    assert_problem(app.api_get("/api/v1/sessions", None).await, 405).await;
+    let wrong_method = app.api_get("/api/v1/sessions", None).await;
+    assert_eq!(wrong_method.headers()["allow"], "POST");
+    assert_problem(wrong_method, 405).await;
     assert_problem(app.api_delete("/api/v1/resources", None).await, 405).await;
 }
 
@@ -912,4 +914,79 @@ async fn the_command_line_prints_the_served_openapi_document() {
     assert!(output.status.success());
     let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(printed, served);
+}
+
+#[tokio::test]
+async fn user_creation_names_the_invalid_field() {
+    let w = world().await;
+    let app = &w.app;
+    let cases = [
+        (
+            json!({"email": "x@example.org", "role": "owner"}),
+            422,
+            Some("role"),
+        ),
+        (
+            json!({"email": "not an email", "role": "admin"}),
+            422,
+            Some("email"),
+        ),
+        (
+            json!({"email": "x@example.org", "role": "credential-manager"}),
+            422,
+            Some("organisation_id"),
+        ),
+        (
+            json!({"email": "x@example.org", "role": "credential-manager", "organisation_id": "nope"}),
+            422,
+            Some("organisation_id"),
+        ),
+        (
+            json!({"email": "x@example.org", "role": "credential-manager", "organisation_id": uuid::Uuid::new_v4().to_string()}),
+            404,
+            None,
+        ),
+        (json!({"email": "x@example.org"}), 422, None),
+    ];
+    for (body, status, field) in cases {
+        let problem = assert_problem(
+            app.api_post("/api/v1/users", Some(&w.admin), &body).await,
+            status,
+        )
+        .await;
+        if let Some(field) = field {
+            assert_eq!(problem["field"], field, "{body}");
+        }
+    }
+    let users = json_of(app.api_get("/api/v1/users", Some(&w.admin)).await, 200).await;
+    assert!(
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["email"] != "x@example.org"),
+        "nothing was created"
+    );
+    let org = assert_problem(
+        app.api_post(
+            "/api/v1/organisations",
+            Some(&w.admin),
+            &json!({"name": "Has Spaces", "country": "NL"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(org["field"], "name");
+    let country = assert_problem(
+        app.api_post(
+            "/api/v1/organisations",
+            Some(&w.admin),
+            &json!({"name": "Fine", "country": "XX"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(country["field"], "country");
 }

@@ -431,3 +431,18 @@ async fn no_credential_appears_in_the_server_logs() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_same_code_sent_twice_at_once_signs_in_only_once() {
+    let app = spawn_app().await;
+    let user = manager(&app).await;
+    app.clock.advance(Duration::seconds(30));
+    let code = app.totp_code(&user);
+    let (a, b) = tokio::join!(
+        app.try_login(&user.email, &user.password, &code),
+        app.try_login(&user.email, &user.password, &code)
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 401]);
+}
