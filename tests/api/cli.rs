@@ -282,3 +282,30 @@ async fn unknown_configuration_keys_are_refused() {
     assert!(!output.status.success());
     assert!(stderr(&output).contains("not found"));
 }
+
+#[tokio::test]
+async fn app_delete_removes_the_application_and_its_secrets() {
+    let app = spawn_app().await;
+    let org = app.cli_json(&["org", "create", "--name", "Gone", "--country", "BE"]);
+    let created = app.cli_json(&[
+        "app",
+        "create",
+        "--org",
+        org["id"].as_str().unwrap(),
+        "--api",
+        "DM",
+        "--permission",
+        "data-manager-sandbox",
+    ]);
+    let client_id = created["client_id"].as_str().unwrap();
+    app.cli_json(&["secret", "create", "--client-id", client_id, "--name", "x"]);
+
+    let deleted = app.cli_json(&["app", "delete", client_id]);
+    assert_eq!(deleted["deleted"], client_id);
+
+    let output = app.cli(&["secret", "list", "--client-id", client_id]);
+    assert!(!output.status.success(), "the application is gone");
+    let again = app.cli(&["app", "delete", client_id]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("not found"), "{}", stderr(&again));
+}

@@ -391,3 +391,72 @@ async fn secrets_are_counted_by_status() {
         tokio::time::sleep(StdDuration::from_millis(50)).await;
     }
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_binary_gracefully_and_writes_pending_uses() {
+    let app = spawn_app().await;
+    let client = app.create_client(&[SMS]).await;
+    let (port, ops_port) = (free_port(), free_port());
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg("serve")
+        .current_dir(app.dir.path())
+        .env("TESSERA_DATABASE_URL", &app.database.url)
+        .env("TESSERA_KEYS_DIR", &app.keys_dir)
+        .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TESSERA_OPS_LISTEN", format!("127.0.0.1:{ops_port}"))
+        .env("TESSERA_USAGE__FLUSH_INTERVAL_SECONDS", "3600")
+        .env("TESSERA_LOG__LEVEL", "warn")
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while app
+        .client
+        .get(format!("http://127.0.0.1:{ops_port}/healthz"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(started.elapsed() < StdDuration::from_secs(20), "never up");
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    let response = app
+        .client
+        .post(format!("http://127.0.0.1:{port}/oauth2/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "authorization",
+            crate::helpers::basic_header(&client.client_id.to_string(), &client.secret),
+        )
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || server.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+
+    let store = app.open_store().await;
+    let secrets = store.secrets(client.client_id).await.unwrap();
+    assert!(
+        secrets[0].last_used_at.is_some(),
+        "the pending use was written on shutdown"
+    );
+    store.close().await;
+}
