@@ -63,6 +63,15 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// PostgreSQL: the server URL (to administer it) and this database's name.
+    pub fn postgres(&self) -> Option<(&str, &str)> {
+        self.postgres
+            .as_ref()
+            .map(|(server, name)| (server.as_str(), name.as_str()))
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((server, name)) = self.postgres.take() {
@@ -140,6 +149,14 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 /// Another server on the database and keys of `existing`, as a second
 /// replica or a restart would be; the database stays `existing`'s.
 pub async fn spawn_app_on(existing: &TestApp) -> TestApp {
+    spawn_app_on_with(existing, |_| {}).await
+}
+
+/// [`spawn_app_on`], with settings changed by `configure`.
+pub async fn spawn_app_on_with(
+    existing: &TestApp,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database = TestDatabase {
         url: existing.database.url.clone(),
@@ -147,6 +164,7 @@ pub async fn spawn_app_on(existing: &TestApp) -> TestApp {
     };
     let mut settings = test_settings(dir.path(), &database.url);
     settings.keys_dir = existing.keys_dir.clone();
+    configure(&mut settings);
     start(settings, dir, database).await
 }
 
@@ -438,4 +456,13 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
+}
+
+/// A loopback port free at the time of asking, for a child process to bind.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -392,19 +392,11 @@ async fn secrets_are_counted_by_status() {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn sigterm_stops_the_binary_gracefully_and_writes_pending_uses() {
     let app = spawn_app().await;
     let client = app.create_client(&[SMS]).await;
-    let (port, ops_port) = (free_port(), free_port());
+    let (port, ops_port) = (crate::helpers::free_port(), crate::helpers::free_port());
     let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .arg("serve")
         .current_dir(app.dir.path())

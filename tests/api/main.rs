@@ -18,4 +18,5 @@ mod discovery;
 mod helpers;
 mod hot_path;
 mod keys;
+mod replicas;
 mod token;

@@ -169,6 +169,20 @@ pub trait Store: Send + Sync + 'static {
     /// How many secrets are active, expiring soon and expired at `now`.
     async fn secret_counts(&self, now: OffsetDateTime) -> Result<SecretCounts, StoreError>;
 
+    /// Claims the lease `name` for `holder` until `until`, if it is free,
+    /// expired at `now`, or already `holder`'s (which extends it). Atomic:
+    /// of servers claiming at once, one gets it. Returns whether `holder`
+    /// holds it now.
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Gives the lease `name` up, if `holder` holds it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
     /// Stores a new user; `Conflict("email")` if the address is taken.
     async fn create_user(
         &self,

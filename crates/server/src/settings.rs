@@ -81,6 +81,8 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// How long a request waits for a connection, in seconds.
     pub acquire_timeout_seconds: u64,
+    /// PostgreSQL: longest a statement may run, in seconds.
+    pub statement_timeout_seconds: u64,
 }
 
 /// `[cache]`

@@ -41,6 +41,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
         PoolConfig {
             max_connections: settings.database.max_connections,
             acquire_timeout: Duration::from_secs(settings.database.acquire_timeout_seconds),
+            statement_timeout: Duration::from_secs(settings.database.statement_timeout_seconds),
         },
     )
     .await

@@ -54,6 +54,8 @@ pub struct PoolConfig {
     pub max_connections: u32,
     /// How long a caller waits for a free connection.
     pub acquire_timeout: Duration,
+    /// PostgreSQL: longest a statement may run before the server cancels it.
+    pub statement_timeout: Duration,
 }
 
 impl Default for PoolConfig {
@@ -61,6 +63,7 @@ impl Default for PoolConfig {
         Self {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -109,6 +112,7 @@ impl SqlStore {
                 url.push_str("mode=rwc");
             }
         }
+        let statement_timeout_ms = config.statement_timeout.as_millis();
         let pool = AnyPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout)
@@ -118,6 +122,13 @@ impl SqlStore {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                              PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                    } else {
+                        // A statement stuck behind a lock must fail, not hold
+                        // a connection and its caller forever.
+                        conn.execute(
+                            format!("SET statement_timeout = {statement_timeout_ms}").as_str(),
                         )
                         .await?;
                     }
@@ -559,6 +570,39 @@ impl Store for SqlStore {
             expiring_soon: count("expiring_soon")?,
             expired: count("expired")?,
         })
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let claimed = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.expires_at <= $4 OR leases.holder = excluded.holder",
+        )
+        .bind(name.to_owned())
+        .bind(holder.to_owned())
+        .bind(epoch(until))
+        .bind(epoch(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        Ok(claimed == 1)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name.to_owned())
+            .bind(holder.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user.id))]
