@@ -890,6 +890,22 @@ async fn command_line_changes_are_audited_too() {
         !log.to_string()
             .contains(created["secret"].as_str().unwrap())
     );
+    let output = app.cli(&["app", "delete", &w.client_b.client_id.to_string()]);
+    assert!(output.status.success());
+    let log = json_of(
+        app.api_get("/api/v1/audit-events", Some(&w.manager_b))
+            .await,
+        200,
+    )
+    .await;
+    let deleted = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "application.deleted")
+        .unwrap();
+    assert_eq!(deleted["actor"], "cli");
+    assert_eq!(deleted["target"], w.client_b.client_id.to_string());
     // The organisation's manager sees the CLI's change to their application.
     let own = json_of(
         app.api_get("/api/v1/audit-events", Some(&w.manager_a))

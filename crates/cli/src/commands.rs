@@ -126,7 +126,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App(AppCommand::Delete { client_id }) => {
             let client_id: ClientId = parse_id("CLIENT_ID", &client_id)?;
             let (store, tessera) = open_tessera(&settings, clock).await?;
+            let organisation_id = organisation_of(&tessera, client_id).await;
             let deleted = tessera.delete_application(client_id).await;
+            if deleted.is_ok() {
+                audit_cli(
+                    &tessera,
+                    organisation_id,
+                    AuditAction::ApplicationDeleted,
+                    client_id.to_string(),
+                )
+                .await;
+            }
             store.close().await;
             deleted?;
             print(

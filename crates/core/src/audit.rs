@@ -37,6 +37,9 @@ pub enum AuditAction {
     /// An application was created.
     #[serde(rename = "application.created")]
     ApplicationCreated,
+    /// An application was deleted.
+    #[serde(rename = "application.deleted")]
+    ApplicationDeleted,
     /// An application's permissions were replaced.
     #[serde(rename = "permissions.changed")]
     PermissionsChanged,
@@ -53,7 +56,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::SessionCreated,
         Self::SessionFailed,
         Self::SessionDeleted,
@@ -61,6 +64,7 @@ impl AuditAction {
         Self::PasswordChanged,
         Self::OrganisationCreated,
         Self::ApplicationCreated,
+        Self::ApplicationDeleted,
         Self::PermissionsChanged,
         Self::UserCreated,
         Self::SecretCreated,
@@ -77,6 +81,7 @@ impl AuditAction {
             Self::PasswordChanged => "password.changed",
             Self::OrganisationCreated => "organisation.created",
             Self::ApplicationCreated => "application.created",
+            Self::ApplicationDeleted => "application.deleted",
             Self::PermissionsChanged => "permissions.changed",
             Self::UserCreated => "user.created",
             Self::SecretCreated => "secret.created",
