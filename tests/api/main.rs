@@ -18,5 +18,6 @@ mod discovery;
 mod helpers;
 mod hot_path;
 mod keys;
+mod reminders;
 mod replicas;
 mod token;

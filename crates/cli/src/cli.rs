@@ -45,6 +45,13 @@ pub enum Command {
     /// Client secrets.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Send the expiry reminders that are due (for running from cron; `serve`
+    /// also sends them unless `[reminders] enabled = false`).
+    Remind {
+        /// Run one pass and exit.
+        #[arg(long, required = true)]
+        once: bool,
+    },
 }
 
 /// `tessera keys …`

@@ -7,6 +7,7 @@ pub mod error;
 pub mod keys;
 pub mod metrics;
 pub mod ops;
+pub mod reminders;
 pub mod service;
 pub mod settings;
 pub mod startup;
