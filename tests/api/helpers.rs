@@ -104,6 +104,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub tessera: Tessera,
     pub keys_dir: PathBuf,
+    pub reminders: Arc<tessera_server::reminders::Reminders>,
+    pub outbox: PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     // Dropped last: the database and the folder outlive the server.
@@ -131,6 +133,11 @@ pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
     // within a fraction of a second.
     settings.usage.flush_interval_seconds = 1;
     settings.cache.sync_interval_milliseconds = 100;
+    // Reminder passes are driven by the tests, with the test clock; mail
+    // goes to the test's own outbox.
+    settings.reminders.enabled = false;
+    settings.reminders.retry_backoff_milliseconds = 10;
+    settings.email.outbox_dir = dir.join("outbox");
     settings
 }
 
@@ -170,6 +177,7 @@ pub async fn spawn_app_on_with(
 
 async fn start(settings: Settings, dir: tempfile::TempDir, database: TestDatabase) -> TestApp {
     let keys_dir = settings.keys_dir.clone();
+    let outbox = settings.email.outbox_dir.clone();
     let clock = Arc::new(ManualClock::starting_now());
     let app = Application::build(settings, clock.clone())
         .await
@@ -178,6 +186,7 @@ async fn start(settings: Settings, dir: tempfile::TempDir, database: TestDatabas
     let ops_address = format!("http://127.0.0.1:{}", app.ops_port());
     let issuer = app.issuer().to_owned();
     let tessera = app.tessera().clone();
+    let reminders = app.reminders().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;
@@ -193,6 +202,8 @@ async fn start(settings: Settings, dir: tempfile::TempDir, database: TestDatabas
         clock,
         tessera,
         keys_dir,
+        reminders,
+        outbox,
         shutdown: Some(tx),
         server: Some(server),
         database,

@@ -19,6 +19,7 @@ mod helpers;
 mod hot_path;
 mod keys;
 mod management;
+mod reminders;
 mod replicas;
 mod sessions;
 mod token;

@@ -45,6 +45,13 @@ pub enum Command {
     /// Client secrets.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Send the expiry reminders that are due (for running from cron; `serve`
+    /// also sends them unless `[reminders] enabled = false`).
+    Remind {
+        /// Run one pass and exit.
+        #[arg(long, required = true)]
+        once: bool,
+    },
     /// Print the management API's OpenAPI 3.1 document (as served at
     /// /api/v1/openapi.json).
     Openapi,

@@ -90,6 +90,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Remind { once: _ } => {
+            telemetry::init(&settings.log);
+            let (store, tessera) = open_tessera(&settings, clock).await?;
+            let issuer = settings.issuer_for(settings.listen);
+            let metrics = tessera_server::metrics::Metrics::new()?;
+            let reminders =
+                tessera_server::startup::reminders(&settings, tessera, &issuer, metrics)?;
+            let report = reminders.run_once().await;
+            store.close().await;
+            let report = report.context("Failed to run the reminder pass")?;
+            print(
+                json,
+                json!({"sent": report.sent, "failed": report.failed, "no_recipients": report.no_recipients}),
+                format!(
+                    "sent {}, failed {}, due with no recipient {}",
+                    report.sent, report.failed, report.no_recipients
+                ),
+            );
+            if report.failed > 0 {
+                bail!("{} reminders could not be sent", report.failed);
+            }
+            Ok(())
+        }
         Command::Keys(command) => keys(settings, clock, command, json).await,
         Command::Openapi => {
             let document = tessera_server::management::openapi()

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod ids;
 pub mod organisation;
 pub mod password;
+pub mod reminder;
 pub mod resource;
 pub mod secret;
 pub mod session;

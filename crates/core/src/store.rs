@@ -6,7 +6,7 @@
 //! names, at most five secrets per application).
 
 use crate::account_store::AccountStore;
-use crate::application::{Application, Permissions};
+use crate::application::{Application, ApplicationName, Permissions};
 use crate::ids::{ClientId, OrganisationId, SecretId};
 use crate::organisation::Organisation;
 use crate::password::PhcHash;
@@ -92,6 +92,40 @@ pub struct SecretCounts {
     pub expired: u64,
 }
 
+/// A secret that may have an expiry reminder due, with what the message
+/// names.
+#[derive(Debug, Clone)]
+pub struct ExpiringSecret {
+    /// The secret's metadata.
+    pub secret: SecretRecord,
+    /// Its application's name.
+    pub application_name: ApplicationName,
+    /// The application's organisation, whose credential managers are told.
+    pub organisation_id: OrganisationId,
+}
+
+/// How sending a reminder ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderOutcome {
+    /// Delivered to the mail server (or written to the outbox).
+    Sent,
+    /// Every try failed; the next run tries again.
+    Failed,
+    /// The organisation has nobody to tell.
+    NoRecipients,
+}
+
+impl ReminderOutcome {
+    /// The stored status.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::NoRecipients => "no_recipients",
+        }
+    }
+}
+
 /// Persistent storage of everything Tessera knows.
 #[async_trait::async_trait]
 pub trait Store: AccountStore + Send + Sync + 'static {
@@ -169,6 +203,33 @@ pub trait Store: AccountStore + Send + Sync + 'static {
     async fn prune_credential_changes(&self, before: OffsetDateTime) -> Result<(), StoreError>;
     /// How many secrets are active, expiring soon and expired at `now`.
     async fn secret_counts(&self, now: OffsetDateTime) -> Result<SecretCounts, StoreError>;
+
+    /// Secrets expiring before `before`, with their application's name and
+    /// organisation, soonest first.
+    async fn secrets_expiring_before(
+        &self,
+        before: OffsetDateTime,
+    ) -> Result<Vec<ExpiringSecret>, StoreError>;
+    /// Claims the reminder of `secret` due at `due_at` for `holder` until
+    /// `until`: it is new, failed before, or claimed by a server that let
+    /// the claim lapse. Atomic across servers. Returns whether it is ours.
+    async fn claim_reminder(
+        &self,
+        secret: SecretId,
+        due_at: OffsetDateTime,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Records how a claimed reminder ended.
+    async fn finish_reminder(
+        &self,
+        secret: SecretId,
+        due_at: OffsetDateTime,
+        holder: &str,
+        outcome: ReminderOutcome,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 
     /// Claims the lease `name` for `holder` until `until`, if it is free,
     /// expired at `now`, or already `holder`'s (which extends it). Atomic:

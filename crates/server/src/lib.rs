@@ -9,6 +9,7 @@ pub mod keys;
 pub mod management;
 pub mod metrics;
 pub mod ops;
+pub mod reminders;
 pub mod service;
 pub mod settings;
 pub mod startup;

@@ -49,6 +49,11 @@ pub struct Metrics {
     pub last_used_flushes: IntCounterVec,
     /// `tessera_secrets{status}`: stored secrets by status.
     pub secrets: IntGaugeVec,
+    /// `tessera_reminders_total{result}`: `sent`, `failed`, `no_recipients`.
+    pub reminders: IntCounterVec,
+    /// `tessera_reminders_due`: reminders due and still unsent after the
+    /// last pass (every try failed).
+    pub reminders_due: IntGauge,
 }
 
 fn counter_vec(
@@ -150,8 +155,22 @@ impl Metrics {
         for status in SecretStatus::ALL {
             secrets.with_label_values(&[status.as_str()]);
         }
+        let reminders = counter_vec(
+            &registry,
+            "tessera_reminders_total",
+            "Expiry reminders by outcome.",
+            "result",
+            &["sent", "failed", "no_recipients"],
+        )?;
+        let reminders_due = gauge(
+            &registry,
+            "tessera_reminders_due",
+            "Expiry reminders due and still unsent after the last pass.",
+        )?;
         Ok(Self {
             registry,
+            reminders,
+            reminders_due,
             token_requests,
             token_duration,
             argon2_verifications,

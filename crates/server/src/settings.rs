@@ -51,6 +51,10 @@ pub struct Settings {
     pub verification: VerificationSettings,
     /// Write-behind of `last_used_at`.
     pub usage: UsageSettings,
+    /// Expiry reminders.
+    pub reminders: ReminderSettings,
+    /// Outgoing email.
+    pub email: EmailSettings,
     /// The resource catalog.
     pub resources: Vec<Resource>,
     /// Management API sessions.
@@ -145,6 +149,82 @@ pub struct VerificationSettings {
 pub struct UsageSettings {
     /// How often recorded uses are written to the database, in seconds.
     pub flush_interval_seconds: u64,
+}
+
+/// `[reminders]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReminderSettings {
+    /// Whether `serve` runs the reminder scheduler.
+    pub enabled: bool,
+    /// How often the scheduler looks for due reminders, in seconds.
+    pub interval_seconds: u64,
+    /// Also send reminders to admins, not only credential managers.
+    pub include_admins: bool,
+    /// Link to the management page in messages; empty means the issuer.
+    pub management_url: String,
+    /// Tries per run before a reminder is recorded as failed.
+    pub max_attempts: u32,
+    /// Wait before the second try, doubled for each further one, in
+    /// milliseconds.
+    pub retry_backoff_milliseconds: u64,
+    /// How long a claimed reminder is reserved for its server, in seconds;
+    /// a server that dies while sending loses it to another after this.
+    pub claim_seconds: u64,
+}
+
+/// `[email]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// `outbox` (write `.eml` files) or `smtp`.
+    pub transport: EmailTransport,
+    /// Folder of the `.eml` files of the `outbox` transport.
+    pub outbox_dir: PathBuf,
+    /// The `From` of every message, such as `Tessera <no-reply@example.org>`.
+    pub from: String,
+    /// The SMTP server, for the `smtp` transport.
+    pub smtp: SmtpSettings,
+}
+
+/// How email leaves Tessera.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTransport {
+    /// `.eml` files in a folder: nothing to set up.
+    Outbox,
+    /// An SMTP server.
+    Smtp,
+}
+
+/// `[email.smtp]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// Host name.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// `starttls`, `tls` (implicit, usually port 465) or `none`.
+    pub security: SmtpSecurity,
+    /// User name; empty for none.
+    pub username: String,
+    /// Password.
+    pub password: SecretString,
+    /// Give up on a connection or command after this many seconds.
+    pub timeout_seconds: u64,
+}
+
+/// Transport security of the SMTP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (required).
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+    /// No encryption: only for a relay on the same host or in tests.
+    None,
 }
 
 /// `[log]`

@@ -25,6 +25,7 @@ use crate::discovery;
 use crate::keys::{KeyDirectory, KeyRing, ensure_active_key};
 use crate::metrics::Metrics;
 use crate::ops;
+use crate::reminders::{Mailer, Reminders};
 use crate::service::Tessera;
 use crate::settings::Settings;
 use crate::state::{AppInner, AppState};
@@ -66,12 +67,37 @@ pub async fn open_tessera(
     Ok((store, tessera))
 }
 
+/// The reminder scheduler the settings describe.
+pub fn reminders(
+    settings: &Settings,
+    tessera: Tessera,
+    issuer: &str,
+    metrics: Metrics,
+) -> anyhow::Result<Reminders> {
+    let mailer = Mailer::from_settings(&settings.email).context("Invalid [email] settings")?;
+    let management_url = if settings.reminders.management_url.trim().is_empty() {
+        format!("{issuer}/")
+    } else {
+        settings.reminders.management_url.trim().to_owned()
+    };
+    Reminders::new(
+        tessera,
+        mailer,
+        settings.reminders.clone(),
+        &settings.email.from,
+        management_url,
+        metrics,
+    )
+    .context("Invalid reminder settings")
+}
+
 /// A built server, bound and ready to run.
 pub struct Application {
     listener: TcpListener,
     ops_listener: TcpListener,
     state: AppState,
     store: SqlStore,
+    reminders: Arc<Reminders>,
 }
 
 impl Application {
@@ -122,11 +148,18 @@ impl Application {
             issuer,
             discovery,
         }));
+        let reminders = Arc::new(reminders(
+            &state.settings,
+            state.tessera.clone(),
+            &state.issuer,
+            state.metrics.clone(),
+        )?);
         Ok(Self {
             listener,
             ops_listener,
             state,
             store,
+            reminders,
         })
     }
 
@@ -146,6 +179,12 @@ impl Application {
     /// The issuer URL.
     pub fn issuer(&self) -> &str {
         &self.state.issuer
+    }
+
+    /// The reminder scheduler (which `run_until_stopped` runs every
+    /// `[reminders] interval_seconds` when enabled).
+    pub fn reminders(&self) -> &Arc<Reminders> {
+        &self.reminders
     }
 
     /// The operations on records, for `serve --demo`.
@@ -177,6 +216,12 @@ impl Application {
             )),
             tokio::spawn(usage::run(self.state.clone(), stopped(stop_rx.clone()))),
         ];
+        let reminders = self.state.settings.reminders.enabled.then(|| {
+            tokio::spawn(crate::reminders::run(
+                self.reminders.clone(),
+                stopped(stop_rx.clone()),
+            ))
+        });
         let main = axum::serve(
             self.listener,
             router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
@@ -186,7 +231,7 @@ impl Application {
             .with_graceful_shutdown(stopped(stop_rx));
         tracing::info!(issuer = %self.state.issuer, "serving");
         let result = tokio::try_join!(main.into_future(), ops.into_future());
-        for task in background {
+        for task in background.into_iter().chain(reminders) {
             task.abort();
         }
         // Requests have finished: write the uses they noted.
