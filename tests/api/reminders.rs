@@ -283,6 +283,10 @@ impl SmtpServer {
             .status()
             .is_ok_and(|s| s.success());
         if !available {
+            assert!(
+                std::env::var_os("TESSERA_TEST_REQUIRE_SMTP").is_none(),
+                "TESSERA_TEST_REQUIRE_SMTP is set but aiosmtpd is not installed"
+            );
             eprintln!("note: aiosmtpd is not installed (pip install aiosmtpd): SMTP test skipped");
             return None;
         }

@@ -250,9 +250,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(settings: Settings, clock: Arc<dyn Clock>, demo: bool) -> anyhow::Result<()> {
     telemetry::init(&settings.log);
+    let outbox = settings.email.outbox_dir.clone();
     let app = Application::build(settings, clock).await?;
     if demo {
-        demo::prepare(&app).await?;
+        demo::prepare(&app, &outbox).await?;
     }
     app.run_until_stopped(shutdown_signal()).await
 }

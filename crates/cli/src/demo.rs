@@ -1,17 +1,22 @@
 //! `serve --demo`: on an empty database, a sandbox organisation with a
-//! partner-alternative application, a credential manager and a secret, and
-//! a curl line that gets a token.
+//! partner-alternative application, a credential manager, a secret and an
+//! older one about to expire (whose reminder lands in the outbox), and a
+//! curl line that gets a token.
 
 use anyhow::Context as _;
 use secrecy::ExposeSecret as _;
+use std::sync::Arc;
+use tessera_core::ManualClock;
 use tessera_core::application::ApplicationKind;
 use tessera_core::organisation::NewOrganisation;
 use tessera_core::token::rfc3339;
 use tessera_core::user::Role;
 use tessera_server::Application;
+use tessera_server::service::Tessera;
 
-/// Creates the demo records if the database is empty and prints them.
-pub async fn prepare(app: &Application) -> anyhow::Result<()> {
+/// Creates the demo records if the database is empty and prints them;
+/// reminders are written to `outbox`.
+pub async fn prepare(app: &Application, outbox: &std::path::Path) -> anyhow::Result<()> {
     let tessera = app.tessera();
     if !tessera.store().organisations().await?.is_empty() {
         println!(
@@ -45,6 +50,18 @@ pub async fn prepare(app: &Application) -> anyhow::Result<()> {
         )
         .await
         .context("Failed to create the demo credential manager")?;
+    // A secret created almost a year ago, about to expire: the situation
+    // rotation is for, and what the expiry reminders are about.
+    let year_ago = tessera.clock().now() - time::Duration::days(350);
+    let old = Tessera::new(
+        tessera.store().clone(),
+        tessera.hasher().clone(),
+        Arc::new(ManualClock::new(year_ago)),
+        tessera.catalog().clone(),
+    )
+    .create_secret(application.client_id, "Old demo secret", None, "demo")
+    .await
+    .context("Failed to create the old demo secret")?;
     let secret = tessera
         .create_secret(application.client_id, "Demo secret", None, "demo")
         .await
@@ -68,6 +85,12 @@ pub async fn prepare(app: &Application) -> anyhow::Result<()> {
             "  client_secret       {secret_value}   (expires {})",
             rfc3339(secret.record.expires_at)
         ),
+        format!(
+            "  old secret          \"{}\", starts with {}, expires {} (delete it once the new one is in use)",
+            old.record.name.as_ref(),
+            old.record.hint,
+            rfc3339(old.record.expires_at)
+        ),
         format!("  credential manager  {}", manager.user.email.as_ref()),
         format!("    password          {}", manager.password.expose_secret()),
         format!("    TOTP URI          {}", manager.totp_uri.expose_secret()),
@@ -80,6 +103,12 @@ pub async fn prepare(app: &Application) -> anyhow::Result<()> {
         String::new(),
         format!("Its signature verifies against {issuer}/.well-known/jwks.json"),
         format!("(discovery: {issuer}/.well-known/oauth-authorization-server)."),
+        String::new(),
+        format!(
+            "The old secret's expiry reminder to {} is written to {} as an .eml file.",
+            manager.user.email.as_ref(),
+            outbox.display()
+        ),
         String::new(),
     ];
     println!("{}", lines.join("\n"));

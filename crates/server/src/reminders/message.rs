@@ -22,9 +22,21 @@ pub struct Reminder<'a> {
 }
 
 impl Reminder<'_> {
-    /// Whole days from now to the expiry; negative once expired.
+    /// Days from now to the expiry, rounded up (a pass a minute after the
+    /// 3-week point still says 21); negative once expired, counting whole
+    /// days since.
     pub fn days_left(&self) -> i64 {
-        (self.expiring.secret.expires_at - self.now).whole_days()
+        let left = self.expiring.secret.expires_at - self.now;
+        if left.is_positive() {
+            let whole = left.whole_days();
+            if left > time::Duration::days(whole) {
+                whole + 1
+            } else {
+                whole
+            }
+        } else {
+            left.whole_days()
+        }
     }
 
     fn expires_utc(&self) -> String {
@@ -192,6 +204,18 @@ mod tests {
             reminder.subject(),
             "Client secret \"Secret by VM\" of Partner-NL-Acme-SMC expires in 21 days"
         );
+    }
+
+    #[test]
+    fn days_left_rounds_up_before_the_expiry() {
+        let e = expiring("Secret");
+        let reminder = Reminder {
+            expiring: &e,
+            now: e.secret.expires_at - Duration::days(21) + Duration::seconds(40),
+            management_url: "https://portal.example",
+        };
+        assert_eq!(reminder.days_left(), 21);
+        assert!(reminder.subject().ends_with("expires in 21 days"));
     }
 
     #[test]
