@@ -169,11 +169,13 @@ impl ApiError {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Invalid(detail) => {
-                let mut e = Self::validation("", detail);
-                e.field = None;
-                e
-            }
+            // The caller names the field with `with_field` where it knows it.
+            ServiceError::Invalid(detail) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid request",
+                detail,
+            ),
             ServiceError::NotFound(what) => Self::not_found(what),
             ServiceError::Conflict(detail) => Self::conflict("conflict", detail),
             ServiceError::SecretLimit => Self::conflict(
