@@ -63,6 +63,9 @@ async fn organisation_application_secret_lifecycle_through_the_cli() {
         )
         .await;
     assert_eq!(response.status(), 200);
+    // Uses are written behind, within the flush interval.
+    app.wait_for_last_used(client_id.parse().unwrap(), secret_id.parse().unwrap())
+        .await;
 
     let listed = app.cli_json(&["secret", "list", "--client-id", client_id]);
     let row = &listed.as_array().unwrap()[0];
@@ -78,13 +81,22 @@ async fn organisation_application_secret_lifecycle_through_the_cli() {
 
     let output = app.cli(&["secret", "delete", "--client-id", client_id, secret_id]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let response = app
-        .post_token(
-            &[("grant_type", "client_credentials")],
-            Some((client_id, value)),
-        )
-        .await;
-    assert_eq!(response.status(), 401);
+    // The server learns of a change made by another process from the
+    // change log, read every `sync_interval_milliseconds`.
+    let deleted = std::time::Instant::now();
+    loop {
+        let response = app
+            .post_token(
+                &[("grant_type", "client_credentials")],
+                Some((client_id, value)),
+            )
+            .await;
+        if response.status() == 401 {
+            break;
+        }
+        assert!(deleted.elapsed() < std::time::Duration::from_secs(1));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(
         app.cli_json(&["secret", "list", "--client-id", client_id]),
         serde_json::json!([])
@@ -269,4 +281,31 @@ async fn unknown_configuration_keys_are_refused() {
     let output = app.cli(&["--config", "/no/such/file.toml", "keys", "list"]);
     assert!(!output.status.success());
     assert!(stderr(&output).contains("not found"));
+}
+
+#[tokio::test]
+async fn app_delete_removes_the_application_and_its_secrets() {
+    let app = spawn_app().await;
+    let org = app.cli_json(&["org", "create", "--name", "Gone", "--country", "BE"]);
+    let created = app.cli_json(&[
+        "app",
+        "create",
+        "--org",
+        org["id"].as_str().unwrap(),
+        "--api",
+        "DM",
+        "--permission",
+        "data-manager-sandbox",
+    ]);
+    let client_id = created["client_id"].as_str().unwrap();
+    app.cli_json(&["secret", "create", "--client-id", client_id, "--name", "x"]);
+
+    let deleted = app.cli_json(&["app", "delete", client_id]);
+    assert_eq!(deleted["deleted"], client_id);
+
+    let output = app.cli(&["secret", "list", "--client-id", client_id]);
+    assert!(!output.status.success(), "the application is gone");
+    let again = app.cli(&["app", "delete", client_id]);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("not found"), "{}", stderr(&again));
 }

@@ -89,7 +89,7 @@ async fn health_and_readiness_answer_on_the_ops_listener() {
 
 #[tokio::test]
 async fn server_stops_gracefully_and_closes_its_listeners() {
-    let app = spawn_app().await;
+    let mut app = spawn_app().await;
     let address = app.address.clone();
     let client = app.client.clone();
     app.stop().await;

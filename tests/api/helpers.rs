@@ -63,6 +63,15 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// PostgreSQL: the server URL (to administer it) and this database's name.
+    pub fn postgres(&self) -> Option<(&str, &str)> {
+        self.postgres
+            .as_ref()
+            .map(|(server, name)| (server.as_str(), name.as_str()))
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((server, name)) = self.postgres.take() {
@@ -118,6 +127,10 @@ pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
     settings.database_url = database_url.to_owned().into();
     settings.keys_dir = dir.join("keys");
     settings.keys.reload_interval_seconds = 1;
+    // Background work at test speed: uses written and the change log read
+    // within a fraction of a second.
+    settings.usage.flush_interval_seconds = 1;
+    settings.cache.sync_interval_milliseconds = 100;
     settings
 }
 
@@ -130,6 +143,32 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let database = TestDatabase::create(dir.path()).await;
     let mut settings = test_settings(dir.path(), &database.url);
     configure(&mut settings);
+    start(settings, dir, database).await
+}
+
+/// Another server on the database and keys of `existing`, as a second
+/// replica or a restart would be; the database stays `existing`'s.
+pub async fn spawn_app_on(existing: &TestApp) -> TestApp {
+    spawn_app_on_with(existing, |_| {}).await
+}
+
+/// [`spawn_app_on`], with settings changed by `configure`.
+pub async fn spawn_app_on_with(
+    existing: &TestApp,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase {
+        url: existing.database.url.clone(),
+        postgres: None,
+    };
+    let mut settings = test_settings(dir.path(), &database.url);
+    settings.keys_dir = existing.keys_dir.clone();
+    configure(&mut settings);
+    start(settings, dir, database).await
+}
+
+async fn start(settings: Settings, dir: tempfile::TempDir, database: TestDatabase) -> TestApp {
     let keys_dir = settings.keys_dir.clone();
     let clock = Arc::new(ManualClock::starting_now());
     let app = Application::build(settings, clock.clone())
@@ -168,7 +207,7 @@ impl TestApp {
     }
 
     /// Stops the server gracefully and waits for it.
-    pub async fn stop(mut self) {
+    pub async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -364,4 +403,66 @@ pub fn claims_of(token: &str) -> Value {
             .unwrap(),
     )
     .unwrap()
+}
+
+impl TestApp {
+    /// The value of the sample `name{labels}` in `/metrics`, parsed as the
+    /// Prometheus text format; panics if the exposition does not parse or
+    /// the sample is missing.
+    pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let text = self.metrics().await;
+        let scrape =
+            prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+        let sample = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .unwrap_or_else(|| panic!("no sample {name}{labels:?} in\n{text}"));
+        match sample.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            ref other => panic!("{name} is not a single value: {other:?}"),
+        }
+    }
+
+    /// A second store on this app's database, as another process would see it.
+    pub async fn open_store(&self) -> tessera_storage::SqlStore {
+        tessera_storage::SqlStore::connect(&self.database.url, Default::default())
+            .await
+            .unwrap()
+    }
+
+    /// Waits (up to 5 s) until the secret's `last_used_at` is written.
+    pub async fn wait_for_last_used(
+        &self,
+        client_id: ClientId,
+        secret_id: SecretId,
+    ) -> time::OffsetDateTime {
+        use tessera_core::store::Store as _;
+        let store = self.open_store().await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let secrets = store.secrets(client_id).await.unwrap();
+            let secret = secrets.iter().find(|s| s.id == secret_id).unwrap();
+            if let Some(at) = secret.last_used_at {
+                store.close().await;
+                return at;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "last_used_at was not written within 5 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A loopback port free at the time of asking, for a child process to bind.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

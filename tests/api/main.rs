@@ -9,11 +9,14 @@
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
+    clippy::panic,
     reason = "helpers are test code: a failed step must fail the test"
 )]
 
 mod cli;
 mod discovery;
 mod helpers;
+mod hot_path;
 mod keys;
+mod replicas;
 mod token;

@@ -413,8 +413,10 @@ async fn successful_request_records_last_used_at() {
 
     app.token_for(&client, &[]).await;
 
-    let after = app.tessera.secrets(client.client_id).await.unwrap();
-    assert!(after[0].last_used_at.is_some());
+    let at = app
+        .wait_for_last_used(client.client_id, client.secret_id)
+        .await;
+    assert_eq!(at.unix_timestamp(), app.clock_now().unix_timestamp());
 }
 
 #[tokio::test]

@@ -88,6 +88,12 @@ pub enum OrgCommand {
 pub enum AppCommand {
     /// Create an application; its name is derived and its client_id generated.
     Create(AppCreate),
+    /// Delete an application with its secrets: its tokens stop being issued
+    /// at once (within the change-log interval on running servers).
+    Delete {
+        /// The application's client_id.
+        client_id: String,
+    },
 }
 
 /// Arguments of `tessera app create`.

@@ -74,6 +74,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::App(AppCommand::Delete { client_id }) => {
+            let client_id: ClientId = parse_id("CLIENT_ID", &client_id)?;
+            let (store, tessera) = open_tessera(&settings, clock).await?;
+            let deleted = tessera.delete_application(client_id).await;
+            store.close().await;
+            deleted?;
+            print(
+                json,
+                json!({"deleted": client_id}),
+                format!("deleted {client_id}"),
+            );
+            Ok(())
+        }
         Command::App(AppCommand::Create(args)) => {
             let org: OrganisationId = parse_id("--org", &args.org)?;
             let kind = ApplicationKind::parse(&args.kind)?;

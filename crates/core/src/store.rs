@@ -69,6 +69,28 @@ pub struct SigningKeyRecord {
     pub activation_seq: Option<i64>,
 }
 
+/// A change to an application's credentials that running servers must
+/// apply to what they cache: a secret deleted, permissions replaced, the
+/// application deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialChange {
+    /// Position in the change log; increases, possibly with gaps.
+    pub seq: i64,
+    /// The application whose credentials changed.
+    pub client_id: ClientId,
+}
+
+/// Secrets counted by status (see [`crate::secret::SecretStatus`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SecretCounts {
+    /// Expiring in 30 days or more.
+    pub active: u64,
+    /// Expiring in under 30 days.
+    pub expiring_soon: u64,
+    /// Past their expiry, not yet deleted.
+    pub expired: u64,
+}
+
 /// Persistent storage of everything Tessera knows.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -91,12 +113,21 @@ pub trait Store: Send + Sync + 'static {
         &self,
         organisation: Option<OrganisationId>,
     ) -> Result<Vec<Application>, StoreError>;
-    /// Replaces an application's permissions; `NotFound` if there is none.
+    /// Replaces an application's permissions and records the change for
+    /// every server's secret cache; `NotFound` if there is none.
     async fn set_permissions(
         &self,
         client_id: ClientId,
         permissions: &Permissions,
+        at: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    /// Deletes an application with its secrets and permissions, recording
+    /// the change for every server's secret cache; `false` if there was none.
+    async fn delete_application(
+        &self,
+        client_id: ClientId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 
     /// Stores a new secret, refusing with `SecretLimitReached` when its
     /// application already holds five (checked atomically) and with
@@ -104,8 +135,14 @@ pub trait Store: Send + Sync + 'static {
     async fn create_secret(&self, secret: &NewSecret) -> Result<(), StoreError>;
     /// An application's secrets' metadata, oldest first.
     async fn secrets(&self, client_id: ClientId) -> Result<Vec<SecretRecord>, StoreError>;
-    /// Deletes a secret of an application; `false` if there was none.
-    async fn delete_secret(&self, client_id: ClientId, id: SecretId) -> Result<bool, StoreError>;
+    /// Deletes a secret of an application and records the change for every
+    /// server's secret cache; `false` if there was none.
+    async fn delete_secret(
+        &self,
+        client_id: ClientId,
+        id: SecretId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// The application and its secret hashes, for the token endpoint.
     async fn client_credentials(
         &self,
@@ -117,6 +154,34 @@ pub trait Store: Send + Sync + 'static {
         &self,
         uses: &[(SecretId, OffsetDateTime)],
     ) -> Result<(), StoreError>;
+
+    /// Changes recorded after `after` (a sequence number), oldest first, at
+    /// most `limit` of them.
+    async fn credential_changes(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<CredentialChange>, StoreError>;
+    /// The sequence number of the latest recorded change, 0 if none.
+    async fn latest_credential_change(&self) -> Result<i64, StoreError>;
+    /// Forgets changes recorded before `before`.
+    async fn prune_credential_changes(&self, before: OffsetDateTime) -> Result<(), StoreError>;
+    /// How many secrets are active, expiring soon and expired at `now`.
+    async fn secret_counts(&self, now: OffsetDateTime) -> Result<SecretCounts, StoreError>;
+
+    /// Claims the lease `name` for `holder` until `until`, if it is free,
+    /// expired at `now`, or already `holder`'s (which extends it). Atomic:
+    /// of servers claiming at once, one gets it. Returns whether `holder`
+    /// holds it now.
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Gives the lease `name` up, if `holder` holds it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
 
     /// Stores a new user; `Conflict("email")` if the address is taken.
     async fn create_user(

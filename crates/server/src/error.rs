@@ -26,6 +26,8 @@ pub struct OAuthError {
     pub basic_challenge: bool,
     /// Seconds for `Retry-After` (429, 503).
     pub retry_after: Option<u64>,
+    /// The metrics outcome, when the status alone does not tell it.
+    pub outcome: Option<&'static str>,
 }
 
 impl OAuthError {
@@ -44,6 +46,7 @@ impl OAuthError {
             description: error.description(),
             basic_challenge: status == StatusCode::UNAUTHORIZED && method == AuthMethod::Basic,
             retry_after: None,
+            outcome: None,
         }
     }
 
@@ -55,6 +58,7 @@ impl OAuthError {
             description: description.into(),
             basic_challenge: false,
             retry_after: None,
+            outcome: None,
         }
     }
 
@@ -67,18 +71,59 @@ impl OAuthError {
             description: "the server could not complete the request".into(),
             basic_challenge: false,
             retry_after: None,
+            outcome: None,
+        }
+    }
+
+    /// Too many failed authentications for this client or address: 429,
+    /// to retry when the window ends.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            error: "temporarily_unavailable",
+            description: "too many failed authentication attempts; retry later".into(),
+            basic_challenge: false,
+            retry_after: Some(retry_after),
+            outcome: Some("rate_limited"),
+        }
+    }
+
+    /// Every verification slot is taken: 429, to retry in a second.
+    pub fn busy() -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            error: "temporarily_unavailable",
+            description: "the server is busy verifying other clients; retry shortly".into(),
+            basic_challenge: false,
+            retry_after: Some(1),
+            outcome: Some("busy"),
+        }
+    }
+
+    /// The database is unreachable: 503; the cause is logged, not sent.
+    pub fn unavailable(cause: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "token request needs the database, which is unavailable");
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: "temporarily_unavailable",
+            description: "the service is temporarily unavailable; retry later".into(),
+            basic_challenge: false,
+            retry_after: Some(5),
+            outcome: None,
         }
     }
 
     /// The `outcome` label of this answer in the metrics.
     pub fn outcome(&self) -> &'static str {
+        if let Some(outcome) = self.outcome {
+            return outcome;
+        }
         match self.status {
             StatusCode::INTERNAL_SERVER_ERROR => "error",
             StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             StatusCode::METHOD_NOT_ALLOWED
             | StatusCode::PAYLOAD_TOO_LARGE
-            | StatusCode::UNSUPPORTED_MEDIA_TYPE
-            | StatusCode::TOO_MANY_REQUESTS => "rejected",
+            | StatusCode::UNSUPPORTED_MEDIA_TYPE => "rejected",
             _ => self.error,
         }
     }

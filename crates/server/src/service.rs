@@ -17,6 +17,8 @@ use tessera_core::store::{Store, StoreError};
 use tessera_core::user::{Email, Role, TotpSecret, User, generate_password};
 use time::OffsetDateTime;
 
+use crate::token::cache::SecretCache;
+
 /// Why an operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -81,6 +83,7 @@ pub struct Tessera {
     hasher: Hasher,
     clock: Arc<dyn Clock>,
     catalog: Arc<ResourceCatalog>,
+    cache: Option<Arc<SecretCache>>,
 }
 
 impl std::fmt::Debug for Tessera {
@@ -117,6 +120,20 @@ impl Tessera {
             hasher,
             clock,
             catalog,
+            cache: None,
+        }
+    }
+
+    /// The same operations, dropping what they change from `cache` before
+    /// they return, so the change applies to this server's next request.
+    pub fn with_cache(mut self, cache: Arc<SecretCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    fn invalidate(&self, client_id: ClientId) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate(client_id);
         }
     }
 
@@ -189,13 +206,28 @@ impl Tessera {
             .ok_or(ServiceError::NotFound("application"))?;
         app.permissions =
             validate_permissions(app.kind, permissions, &self.catalog).map_err(invalid)?;
-        match self
+        let stored = self
             .store
-            .set_permissions(client_id, &app.permissions)
-            .await
-        {
+            .set_permissions(client_id, &app.permissions, self.clock.now())
+            .await;
+        self.invalidate(client_id);
+        match stored {
             Err(StoreError::NotFound) => Err(ServiceError::NotFound("application")),
             other => other.map(|()| app).map_err(Into::into),
+        }
+    }
+
+    /// Deletes an application with its secrets: its tokens stop at once.
+    pub async fn delete_application(&self, client_id: ClientId) -> Result<(), ServiceError> {
+        let deleted = self
+            .store
+            .delete_application(client_id, self.clock.now())
+            .await;
+        self.invalidate(client_id);
+        if deleted? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound("application"))
         }
     }
 
@@ -296,7 +328,13 @@ impl Tessera {
         client_id: ClientId,
         id: SecretId,
     ) -> Result<(), ServiceError> {
-        if self.store.delete_secret(client_id, id).await? {
+        let deleted = self
+            .store
+            .delete_secret(client_id, id, self.clock.now())
+            .await;
+        // Even when the store failed: the change may have committed.
+        self.invalidate(client_id);
+        if deleted? {
             Ok(())
         } else {
             Err(ServiceError::NotFound("secret"))

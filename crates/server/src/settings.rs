@@ -45,6 +45,12 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Logging.
     pub log: LogSettings,
+    /// The verified-secret cache.
+    pub cache: CacheSettings,
+    /// Cold verification of client secrets.
+    pub verification: VerificationSettings,
+    /// Write-behind of `last_used_at`.
+    pub usage: UsageSettings,
     /// The resource catalog.
     pub resources: Vec<Resource>,
 }
@@ -75,6 +81,46 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// How long a request waits for a connection, in seconds.
     pub acquire_timeout_seconds: u64,
+    /// PostgreSQL: longest a statement may run, in seconds.
+    pub statement_timeout_seconds: u64,
+}
+
+/// `[cache]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Most verified secrets kept in memory; 0 disables the cache.
+    pub capacity: usize,
+    /// How often the change log is read, in milliseconds.
+    pub sync_interval_milliseconds: u64,
+    /// How long cached secrets keep being trusted when the change log cannot
+    /// be read (database down), in seconds.
+    pub trust_without_database_seconds: u64,
+}
+
+/// `[verification]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationSettings {
+    /// argon2 verifications running at once; 0 means one per CPU.
+    pub max_concurrent: usize,
+    /// Cold requests waiting for a verification slot before the endpoint
+    /// answers 429.
+    pub max_queued: usize,
+    /// Failed authentications of one client_id per window; 0 disables.
+    pub max_failures_per_client: u32,
+    /// Failed authentications from one address per window; 0 disables.
+    pub max_failures_per_address: u32,
+    /// The failure window, in seconds.
+    pub failure_window_seconds: u64,
+}
+
+/// `[usage]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageSettings {
+    /// How often recorded uses are written to the database, in seconds.
+    pub flush_interval_seconds: u64,
 }
 
 /// `[log]`

@@ -9,6 +9,7 @@ use axum::http::Request;
 use axum::routing::{get, post};
 use secrecy::ExposeSecret as _;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tessera_core::Clock;
@@ -28,6 +29,10 @@ use crate::service::Tessera;
 use crate::settings::Settings;
 use crate::state::{AppInner, AppState};
 use crate::token;
+use crate::token::cache::SecretCache;
+use crate::token::sync;
+use crate::token::usage::{self, UsageRecorder};
+use crate::token::verifier::Authenticator;
 
 /// Connects to the configured database and applies pending migrations.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
@@ -36,6 +41,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
         PoolConfig {
             max_connections: settings.database.max_connections,
             acquire_timeout: Duration::from_secs(settings.database.acquire_timeout_seconds),
+            statement_timeout: Duration::from_secs(settings.database.statement_timeout_seconds),
         },
     )
     .await
@@ -92,8 +98,24 @@ impl Application {
         let discovery =
             bytes::Bytes::from(discovery::metadata(&issuer, tessera.catalog()).to_string());
         let metrics = Metrics::new().context("Failed to register metrics")?;
+        let trust =
+            i64::try_from(settings.cache.trust_without_database_seconds).unwrap_or(i64::MAX);
+        let cache = Arc::new(SecretCache::new(
+            settings.cache.capacity,
+            clock.now().unix_timestamp().saturating_add(trust),
+        ));
+        let tessera = tessera.with_cache(cache.clone());
+        let usage = Arc::new(UsageRecorder::default());
+        let auth = Authenticator::new(
+            cache,
+            usage.clone(),
+            &settings.verification,
+            metrics.clone(),
+        );
         let state = AppState(Arc::new(AppInner {
             tessera,
+            auth,
+            usage,
             keys,
             metrics,
             settings,
@@ -146,14 +168,29 @@ impl Application {
             let _ = rx.wait_for(|stop| *stop).await;
         };
 
-        let reload = tokio::spawn(reload_keys(self.state.clone(), stopped(stop_rx.clone())));
-        let main = axum::serve(self.listener, router(self.state.clone()))
-            .with_graceful_shutdown(stopped(stop_rx.clone()));
+        let background = [
+            tokio::spawn(reload_keys(self.state.clone(), stopped(stop_rx.clone()))),
+            tokio::spawn(sync::run(self.state.clone(), stopped(stop_rx.clone()))),
+            tokio::spawn(sync::housekeeping(
+                self.state.clone(),
+                stopped(stop_rx.clone()),
+            )),
+            tokio::spawn(usage::run(self.state.clone(), stopped(stop_rx.clone()))),
+        ];
+        let main = axum::serve(
+            self.listener,
+            router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
         let ops = axum::serve(self.ops_listener, ops::router(self.state.clone()))
             .with_graceful_shutdown(stopped(stop_rx));
         tracing::info!(issuer = %self.state.issuer, "serving");
         let result = tokio::try_join!(main.into_future(), ops.into_future());
-        reload.abort();
+        for task in background {
+            task.abort();
+        }
+        // Requests have finished: write the uses they noted.
+        usage::flush(&self.state).await;
         self.store.close().await;
         result.map(|_| ()).context("Server failed")
     }

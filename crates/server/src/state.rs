@@ -6,6 +6,8 @@ use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::service::Tessera;
 use crate::settings::Settings;
+use crate::token::usage::UsageRecorder;
+use crate::token::verifier::Authenticator;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone, Debug)]
@@ -16,6 +18,10 @@ pub struct AppState(pub Arc<AppInner>);
 pub struct AppInner {
     /// Operations on records (store, hasher, clock, catalog).
     pub tessera: Tessera,
+    /// Client authentication: the verified-secret cache and cold verification.
+    pub auth: Authenticator,
+    /// Uses of secrets not yet written to the database.
+    pub usage: Arc<UsageRecorder>,
     /// Signing keys.
     pub keys: KeyRing,
     /// Metrics.

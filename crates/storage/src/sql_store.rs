@@ -11,9 +11,10 @@ use tessera_core::ids::{ClientId, OrganisationId, SecretId};
 use tessera_core::organisation::Organisation;
 use tessera_core::password::PhcHash;
 use tessera_core::resource::ResourceId;
-use tessera_core::secret::{MAX_SECRETS_PER_APPLICATION, NewSecret, SecretRecord};
+use tessera_core::secret::{EXPIRING_SOON, MAX_SECRETS_PER_APPLICATION, NewSecret, SecretRecord};
 use tessera_core::store::{
-    ClientCredentials, SigningKeyRecord, Store, StoreError, UserCredentials,
+    ClientCredentials, CredentialChange, SecretCounts, SigningKeyRecord, Store, StoreError,
+    UserCredentials,
 };
 use tessera_core::user::{Email, TotpSecret, User};
 use time::OffsetDateTime;
@@ -53,6 +54,8 @@ pub struct PoolConfig {
     pub max_connections: u32,
     /// How long a caller waits for a free connection.
     pub acquire_timeout: Duration,
+    /// PostgreSQL: longest a statement may run before the server cancels it.
+    pub statement_timeout: Duration,
 }
 
 impl Default for PoolConfig {
@@ -60,6 +63,7 @@ impl Default for PoolConfig {
         Self {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -108,6 +112,7 @@ impl SqlStore {
                 url.push_str("mode=rwc");
             }
         }
+        let statement_timeout_ms = config.statement_timeout.as_millis();
         let pool = AnyPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout)
@@ -117,6 +122,13 @@ impl SqlStore {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                              PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                    } else {
+                        // A statement stuck behind a lock must fail, not hold
+                        // a connection and its caller forever.
+                        conn.execute(
+                            format!("SET statement_timeout = {statement_timeout_ms}").as_str(),
                         )
                         .await?;
                     }
@@ -162,6 +174,22 @@ impl SqlStore {
             })
             .collect()
     }
+}
+
+/// Records, inside the transaction making it, a change running servers must
+/// apply to their secret caches.
+async fn record_change(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    client_id: ClientId,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO credential_changes (client_id, changed_at) VALUES ($1, $2)")
+        .bind(client_id.to_string())
+        .bind(epoch(at))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    Ok(())
 }
 
 /// Inserts an application's permission rows inside `tx`.
@@ -295,6 +323,7 @@ impl Store for SqlStore {
         &self,
         client_id: ClientId,
         permissions: &Permissions,
+        at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let found =
@@ -313,7 +342,38 @@ impl Store for SqlStore {
             .await
             .map_err(db)?;
         insert_permissions(&mut tx, client_id, permissions).await?;
+        record_change(&mut tx, client_id, at).await?;
         tx.commit().await.map_err(db)
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %client_id))]
+    async fn delete_application(
+        &self,
+        client_id: ClientId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Children first: SQLite enforces the cascade only when a connection
+        // enables foreign keys, and this must not depend on it.
+        for table in ["client_secrets", "application_permissions"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE client_id = $1"))
+                .bind(client_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        let deleted = sqlx::query("DELETE FROM applications WHERE client_id = $1")
+            .bind(client_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if deleted == 0 {
+            return Ok(false);
+        }
+        record_change(&mut tx, client_id, at).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     #[tracing::instrument(skip_all, fields(client_id = %secret.record.client_id, secret_id = %secret.record.id))]
@@ -376,15 +436,26 @@ impl Store for SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(client_id = %client_id, secret_id = %id))]
-    async fn delete_secret(&self, client_id: ClientId, id: SecretId) -> Result<bool, StoreError> {
+    async fn delete_secret(
+        &self,
+        client_id: ClientId,
+        id: SecretId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
         let deleted = sqlx::query("DELETE FROM client_secrets WHERE id = $1 AND client_id = $2")
             .bind(id.to_string())
             .bind(client_id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db)?
             .rows_affected();
-        Ok(deleted > 0)
+        if deleted == 0 {
+            return Ok(false);
+        }
+        record_change(&mut tx, client_id, at).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     #[tracing::instrument(skip_all, fields(client_id = %client_id))]
@@ -431,6 +502,107 @@ impl Store for SqlStore {
             .map_err(db)?;
         }
         tx.commit().await.map_err(db)
+    }
+
+    async fn credential_changes(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<CredentialChange>, StoreError> {
+        sqlx::query(
+            "SELECT seq, client_id FROM credential_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|row| {
+            Ok(CredentialChange {
+                seq: row.try_get("seq").map_err(db)?,
+                client_id: rows::text(row, "client_id")?
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt("client_id".into()))?,
+            })
+        })
+        .collect()
+    }
+
+    async fn latest_credential_change(&self) -> Result<i64, StoreError> {
+        let latest: Option<i64> = sqlx::query("SELECT MAX(seq) AS latest FROM credential_changes")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?
+            .try_get("latest")
+            .map_err(db)?;
+        Ok(latest.unwrap_or(0))
+    }
+
+    async fn prune_credential_changes(&self, before: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM credential_changes WHERE changed_at < $1")
+            .bind(epoch(before))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn secret_counts(&self, now: OffsetDateTime) -> Result<SecretCounts, StoreError> {
+        let row = sqlx::query(
+            "SELECT \
+               COALESCE(SUM(CASE WHEN expires_at <= $1 THEN 1 ELSE 0 END), 0) AS expired, \
+               COALESCE(SUM(CASE WHEN expires_at > $1 AND expires_at < $2 THEN 1 ELSE 0 END), 0) AS expiring_soon, \
+               COALESCE(SUM(CASE WHEN expires_at >= $2 THEN 1 ELSE 0 END), 0) AS active \
+             FROM client_secrets",
+        )
+        .bind(epoch(now))
+        .bind(epoch(now + EXPIRING_SOON))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        let count = |col: &str| -> Result<u64, StoreError> {
+            let n: i64 = row.try_get(col).map_err(db)?;
+            u64::try_from(n).map_err(|_| StoreError::Corrupt(col.to_owned()))
+        };
+        Ok(SecretCounts {
+            active: count("active")?,
+            expiring_soon: count("expiring_soon")?,
+            expired: count("expired")?,
+        })
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let claimed = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.expires_at <= $4 OR leases.holder = excluded.holder",
+        )
+        .bind(name.to_owned())
+        .bind(holder.to_owned())
+        .bind(epoch(until))
+        .bind(epoch(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        Ok(claimed == 1)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name.to_owned())
+            .bind(holder.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user.id))]

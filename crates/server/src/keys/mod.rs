@@ -151,6 +151,46 @@ pub async fn ensure_active_key(
     alg: Algorithm,
     clock: &dyn Clock,
 ) -> Result<(), KeyError> {
+    // Replicas starting together on an empty database must not each
+    // activate a key of their own: one claims the set-up, the others wait
+    // until it has activated a key.
+    let holder = uuid::Uuid::new_v4().to_string();
+    let waited = std::time::Instant::now();
+    loop {
+        if active_record(&store.signing_keys().await?).is_some() {
+            // Still register keys added to the folder by hand.
+            register_all(store, &dir.load_all()?, clock).await?;
+            return Ok(());
+        }
+        let now = clock.now();
+        if store
+            .try_lease(KEY_SETUP_LEASE, &holder, now, now + KEY_SETUP_LEASE_TIME)
+            .await?
+        {
+            let result = set_up_first_key(store, dir, alg, clock).await;
+            store.release_lease(KEY_SETUP_LEASE, &holder).await?;
+            return result;
+        }
+        if waited.elapsed() > KEY_SETUP_WAIT {
+            return Err(KeyError::SetUpTimedOut);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The lease of the server setting up the first key.
+const KEY_SETUP_LEASE: &str = "signing-key-setup";
+/// How long that lease lasts if its holder dies before releasing it.
+const KEY_SETUP_LEASE_TIME: Duration = Duration::seconds(30);
+/// How long a starting server waits for another to set up the first key.
+const KEY_SETUP_WAIT: std::time::Duration = std::time::Duration::from_secs(45);
+
+async fn set_up_first_key(
+    store: &dyn Store,
+    dir: &KeyDirectory,
+    alg: Algorithm,
+    clock: &dyn Clock,
+) -> Result<(), KeyError> {
     let mut keys = dir.load_all()?;
     if keys.is_empty() {
         let key = dir.generate(alg)?;

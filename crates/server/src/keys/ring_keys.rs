@@ -83,6 +83,9 @@ pub enum KeyError {
         /// Why.
         source: std::io::Error,
     },
+    /// Another server claimed the first key's set-up and never finished it.
+    #[error("another server is setting up the first signing key and has not finished; retry")]
+    SetUpTimedOut,
     /// No key has been activated.
     #[error("no signing key is active (run `tessera keys generate --activate`)")]
     NoActiveKey,

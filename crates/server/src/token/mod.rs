@@ -2,23 +2,27 @@
 //! ([RFC 6749 §4.4](https://www.rfc-editor.org/rfc/rfc6749#section-4.4)),
 //! issuing RFC 9068 JWT access tokens.
 
+pub mod cache;
+pub mod limiter;
 pub mod request;
+pub mod sync;
+pub mod usage;
+pub mod verifier;
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
+use std::net::SocketAddr;
 use std::time::Instant;
 use tessera_core::application::Application;
-use tessera_core::ids::SecretId;
-use tessera_core::secret::StoredSecret;
 use tessera_core::token::{AccessTokenClaims, Audience, TokenError, select_resources};
 
 use crate::error::OAuthError;
 use crate::state::AppState;
 use request::TokenRequest;
+use verifier::AuthError;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
@@ -27,11 +31,12 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024;
 #[tracing::instrument(name = "post_token", skip_all)]
 pub async fn post_token(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let (outcome, response) = match handle(&state, &headers, body).await {
+    let (outcome, response) = match handle(&state, peer, &headers, body).await {
         Ok(response) => ("issued", response),
         Err(error) => (error.outcome(), error.into_response()),
     };
@@ -66,6 +71,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 
 async fn handle(
     state: &AppState,
+    peer: SocketAddr,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
@@ -88,77 +94,25 @@ async fn handle(
     let request = request::parse(headers, &body)
         .map_err(|refusal| OAuthError::from_token_error(&refusal.error, refusal.method))?;
     let method = request.method;
-    let client = authenticate(state, &request).await.map_err(|e| match e {
-        AuthFailure::Refused => OAuthError::from_token_error(&TokenError::InvalidClient, method),
-        AuthFailure::Internal(cause) => OAuthError::internal(&cause),
-    })?;
-    issue(state, &client.application, &request).map_err(|e| match e {
+    let verified = state
+        .auth
+        .authenticate(
+            &state.tessera,
+            request.client_id,
+            &request.secret,
+            peer.ip(),
+        )
+        .await
+        .map_err(|e| match e {
+            AuthError::Refused => OAuthError::from_token_error(&TokenError::InvalidClient, method),
+            AuthError::Limited { retry_after } => OAuthError::rate_limited(retry_after),
+            AuthError::Busy => OAuthError::busy(),
+            AuthError::Unavailable(cause) => OAuthError::unavailable(&cause),
+            AuthError::Internal(cause) => OAuthError::internal(&cause),
+        })?;
+    issue(state, &verified.application.application, &request).map_err(|e| match e {
         IssueFailure::Refused(error) => OAuthError::from_token_error(&error, method),
         IssueFailure::Internal(cause) => OAuthError::internal(&cause),
-    })
-}
-
-/// A client whose secret checked out.
-struct Authenticated {
-    application: Arc<Application>,
-}
-
-enum AuthFailure {
-    Refused,
-    Internal(String),
-}
-
-/// Checks the presented secret against the application's unexpired secrets.
-/// Only secrets whose hint (first three characters) matches are worth an
-/// argon2 verification, so a wrong secret usually costs none.
-async fn authenticate(
-    state: &AppState,
-    request: &TokenRequest,
-) -> Result<Authenticated, AuthFailure> {
-    let tessera = &state.tessera;
-    let credentials = tessera
-        .store()
-        .client_credentials(request.client_id)
-        .await
-        .map_err(|e| AuthFailure::Internal(e.to_string()))?
-        .ok_or(AuthFailure::Refused)?;
-    let now = tessera.clock().now();
-    let hint = request.secret.hint();
-    let candidates: Vec<StoredSecret> = credentials
-        .secrets
-        .into_iter()
-        .filter(|s| s.hint == hint && s.expires_at > now)
-        .collect();
-    if candidates.is_empty() {
-        return Err(AuthFailure::Refused);
-    }
-    let hasher = tessera.hasher().clone();
-    let secret = request.secret.clone();
-    let metrics = state.metrics.clone();
-    let matched: Option<SecretId> = tokio::task::spawn_blocking(move || {
-        candidates
-            .into_iter()
-            .find(|candidate| {
-                let ok = hasher.verify(secret.expose().as_bytes(), &candidate.hash);
-                let result = if ok { "match" } else { "mismatch" };
-                metrics
-                    .argon2_verifications
-                    .with_label_values(&[result])
-                    .inc();
-                ok
-            })
-            .map(|c| c.id)
-    })
-    .await
-    .map_err(|e| AuthFailure::Internal(e.to_string()))?;
-    let secret_id = matched.ok_or(AuthFailure::Refused)?;
-    tessera
-        .store()
-        .record_secret_use(&[(secret_id, now)])
-        .await
-        .map_err(|e| AuthFailure::Internal(e.to_string()))?;
-    Ok(Authenticated {
-        application: credentials.application,
     })
 }
 

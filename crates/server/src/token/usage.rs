@@ -1,0 +1,94 @@
+//! Write-behind `last_used_at`: token requests note which secret they used
+//! in memory, and a background task writes the latest use of each secret in
+//! one batch per interval (and once more on shutdown), so the hot path never
+//! waits on a database write.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use tessera_core::ids::SecretId;
+use tessera_core::store::{Store, StoreError};
+use time::OffsetDateTime;
+
+use crate::state::AppState;
+
+/// Uses noted since the last flush.
+#[derive(Debug, Default)]
+pub struct UsageRecorder {
+    pending: Mutex<HashMap<SecretId, OffsetDateTime>>,
+}
+
+impl UsageRecorder {
+    /// Notes that `secret` obtained a token at `at`.
+    pub fn record(&self, secret: SecretId, at: OffsetDateTime) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let latest = pending.entry(secret).or_insert(at);
+        if *latest < at {
+            *latest = at;
+        }
+    }
+
+    /// Number of secrets with an unwritten use.
+    pub fn pending(&self) -> usize {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Writes every noted use. On failure the uses are kept for the next
+    /// flush, merged with any noted meanwhile, so none is lost.
+    pub async fn flush(&self, store: &dyn Store) -> Result<usize, StoreError> {
+        let batch: Vec<(SecretId, OffsetDateTime)> = {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            pending.drain().collect()
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match store.record_secret_use(&batch).await {
+            Ok(()) => Ok(batch.len()),
+            Err(e) => {
+                for (secret, at) in batch {
+                    self.record(secret, at);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Flushes `usage` every `flush_interval_seconds` until `stopped`. The last
+/// flush, after the listeners have stopped, is the caller's.
+pub async fn run(state: AppState, stopped: impl std::future::Future<Output = ()>) {
+    let interval =
+        std::time::Duration::from_secs(state.settings.usage.flush_interval_seconds.max(1));
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            () = &mut stopped => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+        flush(&state).await;
+    }
+}
+
+/// Writes pending uses, counting the outcome in the metrics.
+pub async fn flush(state: &AppState) {
+    let store: &dyn Store = state.tessera.store().as_ref();
+    match state.usage.flush(store).await {
+        Ok(0) => {}
+        Ok(_) => state
+            .metrics
+            .last_used_flushes
+            .with_label_values(&["ok"])
+            .inc(),
+        Err(e) => {
+            state
+                .metrics
+                .last_used_flushes
+                .with_label_values(&["error"])
+                .inc();
+            tracing::warn!(error = %e, pending = state.usage.pending(), "could not record secret use; will retry");
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Client authentication for the token endpoint: the verified-secret cache
+//! first, then, on a miss, one argon2id verification shared by every
+//! concurrent request for the same secret, on a bounded pool.
+//!
+//! The order of the cold path is deliberate: failure limits first (no
+//! database or argon2 work for someone already refused), then admission to
+//! the bounded queue (answer "busy" at once rather than build a backlog),
+//! then the database, then argon2 on a blocking thread.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use tessera_core::ids::{ClientId, SecretId};
+use tessera_core::secret::{PlainSecret, StoredSecret};
+use tessera_core::store::StoreError;
+use tokio::sync::{OnceCell, Semaphore};
+
+use super::cache::{Lookup, SecretCache, Tag, TagHasher, Verified};
+use super::limiter::FailureLimiter;
+use super::usage::UsageRecorder;
+use crate::metrics::Metrics;
+use crate::service::Tessera;
+use crate::settings::VerificationSettings;
+
+/// Why a client was not authenticated.
+#[derive(Debug, Clone)]
+pub enum AuthError {
+    /// Unknown client, or wrong, expired or deleted secret.
+    Refused,
+    /// Too many recent failures for this client or address.
+    Limited {
+        /// Seconds until the window ends.
+        retry_after: u64,
+    },
+    /// Every argon2 worker and queue place is taken.
+    Busy,
+    /// The database cannot be reached.
+    Unavailable(String),
+    /// Something else failed; the cause is for the log.
+    Internal(String),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Database(_) => Self::Unavailable(e.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// How a cold verification ended, shared by every request that waited on it.
+#[derive(Debug, Clone)]
+enum Cold {
+    Verified(Verified),
+    /// Refused; `known_client` says whether the client_id exists, so only
+    /// real clients get a per-client failure window.
+    Refused {
+        known_client: bool,
+    },
+    Failed(AuthError),
+}
+
+type Flight = Arc<OnceCell<Cold>>;
+
+/// Authenticates clients; one per server.
+pub struct Authenticator {
+    cache: Arc<SecretCache>,
+    flights: Mutex<HashMap<Tag, Flight, BuildHasherDefault<TagHasher>>>,
+    /// Places for cold verifications: running plus queued.
+    admission: Arc<Semaphore>,
+    /// Running argon2 verifications.
+    workers: Arc<Semaphore>,
+    by_client: FailureLimiter<ClientId>,
+    by_address: FailureLimiter<IpAddr>,
+    usage: Arc<UsageRecorder>,
+    metrics: Metrics,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Most tracked keys per failure limiter.
+const LIMITER_CAPACITY: usize = 100_000;
+
+impl Authenticator {
+    /// An authenticator over `cache`, noting uses in `usage`.
+    pub fn new(
+        cache: Arc<SecretCache>,
+        usage: Arc<UsageRecorder>,
+        settings: &VerificationSettings,
+        metrics: Metrics,
+    ) -> Self {
+        let workers = match settings.max_concurrent {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        Self {
+            cache,
+            flights: Mutex::default(),
+            admission: Arc::new(Semaphore::new(workers + settings.max_queued)),
+            workers: Arc::new(Semaphore::new(workers)),
+            by_client: FailureLimiter::new(
+                settings.max_failures_per_client,
+                settings.failure_window_seconds,
+                LIMITER_CAPACITY,
+            ),
+            by_address: FailureLimiter::new(
+                settings.max_failures_per_address,
+                settings.failure_window_seconds,
+                LIMITER_CAPACITY,
+            ),
+            usage,
+            metrics,
+        }
+    }
+
+    /// The verified-secret cache.
+    pub fn cache(&self) -> &Arc<SecretCache> {
+        &self.cache
+    }
+
+    /// Authenticates `client_id` with `secret`, presented from `address`.
+    pub async fn authenticate(
+        &self,
+        tessera: &Tessera,
+        client_id: ClientId,
+        secret: &PlainSecret,
+        address: IpAddr,
+    ) -> Result<Verified, AuthError> {
+        let now = tessera.clock().now();
+        let unix = now.unix_timestamp();
+        let tag = self.cache.tag(client_id, secret.expose());
+        if let Lookup::Hit(verified) = self.cache.lookup(tag, client_id, unix) {
+            self.metrics.cache_hit.inc();
+            self.usage.record(verified.secret_id, now);
+            return Ok(verified);
+        }
+        self.metrics.cache_miss.inc();
+        let limited = [
+            self.by_address.retry_after(address, unix),
+            self.by_client.retry_after(client_id, unix),
+        ];
+        if let Some(retry_after) = limited.into_iter().flatten().max() {
+            return Err(AuthError::Limited { retry_after });
+        }
+        match self.single_flight(tag, tessera, client_id, secret).await {
+            Cold::Verified(verified) => {
+                self.usage.record(verified.secret_id, now);
+                Ok(verified)
+            }
+            Cold::Refused { known_client } => {
+                self.by_address.record_failure(address, unix);
+                if known_client {
+                    self.by_client.record_failure(client_id, unix);
+                }
+                Err(AuthError::Refused)
+            }
+            Cold::Failed(error) => Err(error),
+        }
+    }
+
+    /// Runs one cold verification per tag at a time; concurrent requests
+    /// for the same tag wait for it and share its result.
+    async fn single_flight(
+        &self,
+        tag: Tag,
+        tessera: &Tessera,
+        client_id: ClientId,
+        secret: &PlainSecret,
+    ) -> Cold {
+        let flight = self
+            .flights
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(tag)
+            .or_default()
+            .clone();
+        // Whoever finishes (or abandons) the flight removes it, so a later
+        // request starts afresh and a dropped request leaves nothing behind.
+        let _land = Landing {
+            flights: &self.flights,
+            tag,
+            flight: &flight,
+        };
+        flight
+            .get_or_init(|| self.verify_cold(tag, tessera, client_id, secret))
+            .await
+            .clone()
+    }
+
+    async fn verify_cold(
+        &self,
+        tag: Tag,
+        tessera: &Tessera,
+        client_id: ClientId,
+        secret: &PlainSecret,
+    ) -> Cold {
+        // A flight that finished between this request's miss and its joining
+        // the table has cached its result: use it rather than verify again.
+        let now = tessera.clock().now().unix_timestamp();
+        if let Lookup::Hit(verified) = self.cache.lookup(tag, client_id, now) {
+            return Cold::Verified(verified);
+        }
+        let Ok(_admitted) = self.admission.clone().try_acquire_owned() else {
+            return Cold::Failed(AuthError::Busy);
+        };
+        self.metrics.argon2_queue.inc();
+        let outcome = self.verify_admitted(tag, tessera, client_id, secret).await;
+        self.metrics.argon2_queue.dec();
+        outcome.unwrap_or_else(Cold::Failed)
+    }
+
+    async fn verify_admitted(
+        &self,
+        tag: Tag,
+        tessera: &Tessera,
+        client_id: ClientId,
+        secret: &PlainSecret,
+    ) -> Result<Cold, AuthError> {
+        // Read before the database: an invalidation after this point keeps
+        // what we read from being cached.
+        let generation = self.cache.generation();
+        let Some(credentials) = tessera.store().client_credentials(client_id).await? else {
+            return Ok(Cold::Refused {
+                known_client: false,
+            });
+        };
+        let now = tessera.clock().now().unix_timestamp();
+        // Only secrets whose hint (first three characters) matches are worth
+        // an argon2 verification, so a wrong secret usually costs none.
+        let hint = secret.hint();
+        let candidates: Vec<StoredSecret> = credentials
+            .secrets
+            .into_iter()
+            .filter(|s| s.hint == hint && s.expires_at.unix_timestamp() > now)
+            .collect();
+        if candidates.is_empty() {
+            return Ok(Cold::Refused { known_client: true });
+        }
+        let _worker = self
+            .workers
+            .acquire()
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let hasher = tessera.hasher().clone();
+        let presented = secret.clone();
+        let metrics = self.metrics.clone();
+        let matched: Option<(SecretId, i64)> = tokio::task::spawn_blocking(move || {
+            candidates.into_iter().find_map(|candidate| {
+                let ok = hasher.verify(presented.expose().as_bytes(), &candidate.hash);
+                metrics
+                    .argon2_verifications
+                    .with_label_values(&[if ok { "match" } else { "mismatch" }])
+                    .inc();
+                ok.then(|| (candidate.id, candidate.expires_at.unix_timestamp()))
+            })
+        })
+        .await
+        .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let Some((secret_id, expires_at)) = matched else {
+            return Ok(Cold::Refused { known_client: true });
+        };
+        let application = &credentials.application;
+        let verified = self
+            .cache
+            .insert(tag, application, secret_id, expires_at, generation)
+            .unwrap_or_else(|| Verified::uncached(application, secret_id));
+        self.metrics.cache_entries.set(gauge(self.cache.len()));
+        Ok(Cold::Verified(verified))
+    }
+}
+
+/// Removes a finished or abandoned flight from the table.
+struct Landing<'a> {
+    flights: &'a Mutex<HashMap<Tag, Flight, BuildHasherDefault<TagHasher>>>,
+    tag: Tag,
+    flight: &'a Flight,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+        if flights
+            .get(&self.tag)
+            .is_some_and(|current| Arc::ptr_eq(current, self.flight))
+        {
+            flights.remove(&self.tag);
+        }
+    }
+}
+
+/// A count as a gauge value.
+pub(crate) fn gauge(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

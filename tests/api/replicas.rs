@@ -1,0 +1,296 @@
+//! Several servers on one database: changes reach every replica's cache
+//! within a second, first starts agree on one signing key, and a database
+//! outage leaves cached clients served and everything else refused with
+//! 503 until the database returns.
+
+use crate::helpers::{TestApp, TestClient, spawn_app, spawn_app_on_with, spawn_app_with};
+use serde_json::Value;
+use std::time::{Duration as StdDuration, Instant};
+use time::Duration;
+
+const SMS: &str = "search-match-sandbox";
+const DMS: &str = "data-manager-sandbox";
+
+/// Requests tokens from `app` until the answer has `status`, returning how
+/// long that took; fails after two seconds.
+async fn time_until(
+    app: &TestApp,
+    client: &TestClient,
+    extra: &[(&str, &str)],
+    status: u16,
+) -> StdDuration {
+    let started = Instant::now();
+    loop {
+        let response = app.request_token(client, extra).await;
+        if response.status() == status {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < StdDuration::from_secs(2),
+            "still {} after 2 s",
+            response.status()
+        );
+        tokio::time::sleep(StdDuration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_secret_deleted_through_one_replica_is_refused_by_another_within_a_second() {
+    let a = spawn_app().await;
+    // Replica B reads the change log at the default interval.
+    let b = spawn_app_on_with(&a, |s| s.cache.sync_interval_milliseconds = 250).await;
+    let mut worst = StdDuration::ZERO;
+    for _ in 0..50 {
+        let client = a.create_client(&[SMS]).await;
+        b.token_for(&client, &[]).await;
+        b.token_for(&client, &[]).await;
+
+        a.tessera
+            .delete_secret(client.client_id, client.secret_id)
+            .await
+            .unwrap();
+        worst = worst.max(time_until(&b, &client, &[], 401).await);
+    }
+    eprintln!("deletion reached the other replica within {worst:?} (worst of 50)");
+    assert!(worst < StdDuration::from_secs(1), "{worst:?}");
+}
+
+#[tokio::test]
+async fn a_permission_removed_through_one_replica_is_refused_by_another_within_a_second() {
+    let a = spawn_app().await;
+    let b = spawn_app_on_with(&a, |s| s.cache.sync_interval_milliseconds = 250).await;
+    let mut worst = StdDuration::ZERO;
+    for _ in 0..10 {
+        let client = a.create_client(&[SMS, DMS]).await;
+        b.token_for(&client, &[("scope", DMS)]).await;
+
+        a.tessera
+            .set_permissions(client.client_id, &[SMS])
+            .await
+            .unwrap();
+        worst = worst.max(time_until(&b, &client, &[("scope", DMS)], 400).await);
+    }
+    eprintln!("permission change reached the other replica within {worst:?} (worst of 10)");
+    assert!(worst < StdDuration::from_secs(1), "{worst:?}");
+}
+
+/// Runs SQL on the PostgreSQL server of `app`'s database.
+async fn admin(app: &TestApp, sql: &str) {
+    use sqlx::Connection as _;
+    let (server, _) = app.database.postgres().unwrap();
+    let mut conn = sqlx::PgConnection::connect(server).await.unwrap();
+    sqlx::query(sql).execute(&mut conn).await.unwrap();
+}
+
+/// Refuses new connections to `app`'s database and ends the open ones.
+async fn cut_database(app: &TestApp) {
+    let (_, name) = app.database.postgres().unwrap();
+    admin(
+        app,
+        &format!(r#"ALTER DATABASE "{name}" ALLOW_CONNECTIONS false"#),
+    )
+    .await;
+    admin(
+        app,
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ),
+    )
+    .await;
+}
+
+async fn restore_database(app: &TestApp) {
+    let (_, name) = app.database.postgres().unwrap();
+    admin(
+        app,
+        &format!(r#"ALTER DATABASE "{name}" ALLOW_CONNECTIONS true"#),
+    )
+    .await;
+}
+
+async fn ready(app: &TestApp) -> u16 {
+    app.client
+        .get(format!("{}/readyz", app.ops_address))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn during_a_database_outage_cached_clients_get_tokens_and_others_get_503() {
+    let app = spawn_app_with(|s| {
+        s.database.acquire_timeout_seconds = 1;
+        s.cache.trust_without_database_seconds = 300;
+    })
+    .await;
+    if app.database.postgres().is_none() {
+        eprintln!("note: the outage test needs PostgreSQL (TESSERA_TEST_POSTGRES_URL); skipped");
+        return;
+    }
+    let cached = app.create_client(&[SMS]).await;
+    let uncached = app.create_client(&[SMS]).await;
+    app.token_for(&cached, &[]).await;
+    app.wait_for_last_used(cached.client_id, cached.secret_id)
+        .await;
+
+    cut_database(&app).await;
+    app.clock.advance(Duration::seconds(30));
+
+    // Cached: still served, from memory.
+    for _ in 0..3 {
+        app.token_for(&cached, &[]).await;
+    }
+    // Anything needing the database: 503 with Retry-After, quickly.
+    let response = app.request_token(&uncached, &[]).await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert_eq!(ready(&app).await, 503);
+
+    restore_database(&app).await;
+
+    // Recovery without a restart.
+    let started = Instant::now();
+    while ready(&app).await != 200 {
+        assert!(started.elapsed() < StdDuration::from_secs(10));
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    app.token_for(&uncached, &[]).await;
+    // The uses accepted during the outage are written, none lost.
+    let store = app.open_store().await;
+    let deadline = Instant::now() + StdDuration::from_secs(5);
+    loop {
+        use tessera_core::store::Store as _;
+        let secrets = store.secrets(cached.client_id).await.unwrap();
+        if secrets[0].last_used_at.map(|t| t.unix_timestamp())
+            == Some(app.clock_now().unix_timestamp())
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "outage uses not written");
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn cached_clients_are_trusted_only_for_the_configured_outage_window() {
+    let app = spawn_app_with(|s| {
+        s.database.acquire_timeout_seconds = 1;
+        s.cache.trust_without_database_seconds = 60;
+    })
+    .await;
+    if app.database.postgres().is_none() {
+        eprintln!("note: the outage test needs PostgreSQL (TESSERA_TEST_POSTGRES_URL); skipped");
+        return;
+    }
+    let cached = app.create_client(&[SMS]).await;
+    app.token_for(&cached, &[]).await;
+
+    cut_database(&app).await;
+    app.token_for(&cached, &[]).await;
+    app.clock.advance(Duration::seconds(61));
+    let response = app.request_token(&cached, &[]).await;
+    assert_eq!(
+        response.status(),
+        503,
+        "no longer trusted without the database"
+    );
+
+    restore_database(&app).await;
+    let started = Instant::now();
+    loop {
+        if app.request_token(&cached, &[]).await.status() == 200 {
+            break;
+        }
+        assert!(started.elapsed() < StdDuration::from_secs(10));
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn replicas_starting_together_on_an_empty_database_share_one_key() {
+    let first = spawn_app().await;
+    if first.database.postgres().is_none() {
+        eprintln!(
+            "note: the concurrent-start test needs PostgreSQL (TESSERA_TEST_POSTGRES_URL); skipped"
+        );
+        return;
+    }
+    // A fresh database, and two real processes started at once on it with
+    // one shared (empty) key folder.
+    let (server, _) = first.database.postgres().unwrap();
+    let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
+    admin(&first, &format!(r#"CREATE DATABASE "{name}""#)).await;
+    let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
+    let url = format!("{base}/{name}");
+    let keys = first.dir.path().join("shared-keys");
+    let ports: Vec<(u16, u16)> = (0..2)
+        .map(|_| (crate::helpers::free_port(), crate::helpers::free_port()))
+        .collect();
+    let mut servers: Vec<std::process::Child> = ports
+        .iter()
+        .map(|(port, ops)| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+                .arg("serve")
+                .current_dir(first.dir.path())
+                .env("TESSERA_DATABASE_URL", &url)
+                .env("TESSERA_KEYS_DIR", &keys)
+                .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+                .env("TESSERA_OPS_LISTEN", format!("127.0.0.1:{ops}"))
+                .env("TESSERA_LOG__LEVEL", "warn")
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+
+    let mut kids = Vec::new();
+    for (port, ops) in &ports {
+        let started = Instant::now();
+        loop {
+            let up = first
+                .client
+                .get(format!("http://127.0.0.1:{ops}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200);
+            if up {
+                break;
+            }
+            assert!(
+                started.elapsed() < StdDuration::from_secs(30),
+                "a replica never started"
+            );
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+        let jwks: Value = first
+            .client
+            .get(format!("http://127.0.0.1:{port}/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let set: Vec<String> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect();
+        kids.push(set);
+    }
+    for server in &mut servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+    admin(&first, &format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#)).await;
+    assert_eq!(kids[0].len(), 1, "{kids:?}");
+    assert_eq!(kids[0], kids[1], "both replicas publish the same one key");
+    let files = std::fs::read_dir(&keys).unwrap().count();
+    assert_eq!(files, 1, "one key was generated, not one per replica");
+}
