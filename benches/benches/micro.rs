@@ -1,10 +1,12 @@
 //! Micro-benchmarks of the token path's pieces: signing a realistic access
-//! token with each algorithm, and parsing a token request.
+//! token with each algorithm, parsing a token request, and a hit in the
+//! verified-secret cache.
 //!
 //! `cargo bench -p tessera-bench` (or `make bench-micro`).
 
 #![expect(
     clippy::expect_used,
+    clippy::panic,
     reason = "a benchmark with a broken set-up should stop at once"
 )]
 
@@ -12,9 +14,15 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use tessera_core::ids::{ClientId, OrganisationId};
+use tessera_core::application::{Application, ApplicationKind};
+use tessera_core::ids::{ClientId, OrganisationId, SecretId};
+use tessera_core::organisation::NewOrganisation;
+use tessera_core::resource::ResourceCatalog;
+use tessera_core::secret::PlainSecret;
 use tessera_core::token::{AccessTokenClaims, Audience};
+use tessera_core::{Clock as _, SystemClock};
 use tessera_server::keys::{Algorithm, SigningKey};
+use tessera_server::token::cache::{Lookup, SecretCache};
 use tessera_server::token::request;
 
 fn signing(c: &mut Criterion) {
@@ -83,8 +91,65 @@ fn parsing(c: &mut Criterion) {
     });
 }
 
-// A cache-hit micro-benchmark belongs here once the verified-secret cache
-// exists (crates/server/src/cache.rs): look up a warmed client_id + secret.
+/// A cache hit as the token endpoint pays it: the keyed hash of client_id and
+/// secret, then the lookup, in a cache holding 100,000 entries.
+fn cache_hit(c: &mut Criterion) {
+    let now = SystemClock.now();
+    let catalog =
+        ResourceCatalog::new(ResourceCatalog::default_resources()).expect("default catalog");
+    let organisation = NewOrganisation {
+        name: "BenchOrganisation".into(),
+        country: "NL".into(),
+    }
+    .validate(now)
+    .expect("organisation");
+    let cache = SecretCache::new(1_000_000, now.unix_timestamp() + 3600);
+    let expires_at = now.unix_timestamp() + 86_400;
+    let mut warmed = Vec::new();
+    for n in 0..20_000u32 {
+        let api: String = [n / 676, n / 26, n]
+            .iter()
+            .map(|k| char::from(b'A' + u8::try_from(k % 26).expect("letter")))
+            .collect();
+        let application = Application::create(
+            &organisation,
+            &api,
+            ApplicationKind::Partner,
+            &["search-match-production", "match-connect-production"],
+            &catalog,
+            now,
+        )
+        .expect("application");
+        for _ in 0..5 {
+            let secret = PlainSecret::generate();
+            let tag = cache.tag(application.client_id, secret.expose());
+            cache
+                .insert(
+                    tag,
+                    &application,
+                    SecretId::generate(),
+                    expires_at,
+                    cache.generation(),
+                )
+                .expect("cached");
+            if warmed.len() < 1000 {
+                warmed.push((application.client_id, secret));
+            }
+        }
+    }
+    let mut next = 0;
+    c.bench_function("secret_cache/hit_of_100000", |b| {
+        b.iter(|| {
+            let (client_id, secret) = &warmed[next % warmed.len()];
+            next += 1;
+            let tag = cache.tag(*client_id, black_box(secret.expose()));
+            match cache.lookup(tag, *client_id, expires_at - 1) {
+                Lookup::Hit(verified) => verified,
+                Lookup::Miss => panic!("a warmed secret missed"),
+            }
+        });
+    });
+}
 
-criterion_group!(benches, signing, parsing);
+criterion_group!(benches, signing, parsing, cache_hit);
 criterion_main!(benches);

@@ -136,7 +136,9 @@ pub async fn run(config: &RunConfig) -> anyhow::Result<String> {
         .first()
         .copied()
         .unwrap_or(Algorithm::Es256);
-    let keys_dir = work.path().join(format!("keys-{rss_alg}"));
+    // The last algorithm's key is the active one: activate one for this server.
+    let keys_dir = work.path().join("keys-rss");
+    seed::activate_new_key(&settings, &keys_dir, rss_alg).await?;
     rows.push(rss(config, &launch, &keys_dir, rss_alg, &clients, &rss_clients).await?);
 
     Ok(report(config, &machine, &rows))
