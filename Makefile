@@ -2,7 +2,7 @@
 
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-postgres interop openapi fmt lint doc ci
+.PHONY: run test test-postgres interop openapi bench bench-quick bench-micro fmt lint doc ci
 
 run:            ## start on the embedded default (SQLite) with demo data
 	cargo run -- serve --demo
@@ -20,6 +20,17 @@ interop:        ## off-the-shelf Node OAuth/JOSE libraries against the real bina
 openapi:        ## print the management API's OpenAPI document and validate it
 	cargo run -q -p tessera-cli -- openapi > $${TMPDIR:-/tmp}/tessera-openapi.json
 	python3 -m openapi_spec_validator $${TMPDIR:-/tmp}/tessera-openapi.json
+
+bench:          ## end-to-end benchmark: floor vs Tessera, prints the results table (~10 min)
+	cargo build --release -p tessera-cli -p tessera-bench
+	$${CARGO_TARGET_DIR:-target}/release/tessera-bench run
+
+bench-quick:    ## the same scenarios, 1 s each with fewer clients: a smoke run
+	cargo build --release -p tessera-cli -p tessera-bench
+	$${CARGO_TARGET_DIR:-target}/release/tessera-bench run --quick
+
+bench-micro:    ## criterion micro-benchmarks: signing per algorithm, request parsing
+	cargo bench -p tessera-bench
 
 fmt:
 	cargo fmt --all
