@@ -6,16 +6,16 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use tessera_core::audit::{AuditAction, AuditOutcome};
 use tessera_core::ids::OrganisationId;
-use tessera_core::organisation::NewOrganisation;
+use tessera_core::organisation::{NewOrganisation, Organisation};
 use tessera_core::user::Role;
 
 use super::applications::field_id;
-use super::auth::Admin;
+use super::auth::{Admin, Caller};
 use super::problem::{ApiError, ApiJson, Problem};
 use super::views::{
     CreateOrganisationRequest, CreateUserRequest, OrganisationView, UserCreated, UserView,
 };
-use crate::service::ServiceError;
+use crate::service::{CreatedUser, ServiceError};
 use crate::state::AppState;
 
 /// Create an organisation (admins).
@@ -39,30 +39,7 @@ pub async fn post_organisation(
     Admin(caller): Admin,
     ApiJson(body): ApiJson<CreateOrganisationRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let org = state
-        .tessera
-        .create_organisation(&NewOrganisation {
-            name: body.name,
-            country: body.country,
-        })
-        .await
-        .map_err(|e| {
-            let field = match &e {
-                ServiceError::Invalid(m) if m.starts_with("country") => "country",
-                _ => "name",
-            };
-            ApiError::from(e).with_field(field)
-        })?;
-    state
-        .accounts()
-        .audit(
-            &caller.audit_context(),
-            Some(org.id),
-            AuditAction::OrganisationCreated,
-            Some(org.id.to_string()),
-            AuditOutcome::Success,
-        )
-        .await;
+    let org = create_organisation_as(&state, &caller, body.name, body.country).await?;
     Ok((StatusCode::CREATED, Json(OrganisationView::from(&org))))
 }
 
@@ -115,33 +92,14 @@ pub async fn post_user(
     Admin(caller): Admin,
     ApiJson(body): ApiJson<CreateUserRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let role = Role::parse(&body.role).map_err(|e| ApiError::validation("role", e.to_string()))?;
-    let organisation_id: Option<OrganisationId> = body
-        .organisation_id
-        .as_deref()
-        .map(|raw| field_id(raw, "organisation_id"))
-        .transpose()?;
-    let created = state
-        .tessera
-        .create_user(&body.email, role, organisation_id)
-        .await
-        .map_err(|e| {
-            let field = match &e {
-                ServiceError::Invalid(m) if m.starts_with("email") => "email",
-                _ => "organisation_id",
-            };
-            ApiError::from(e).with_field(field)
-        })?;
-    state
-        .accounts()
-        .audit(
-            &caller.audit_context(),
-            created.user.organisation_id,
-            AuditAction::UserCreated,
-            Some(created.user.email.as_ref().to_owned()),
-            AuditOutcome::Success,
-        )
-        .await;
+    let created = create_user_as(
+        &state,
+        &caller,
+        &body.email,
+        &body.role,
+        body.organisation_id.as_deref(),
+    )
+    .await?;
     let body = UserCreated {
         user: UserView::from(&created.user),
         password: created.password,
@@ -174,4 +132,75 @@ pub async fn list_users(
         .await
         .map_err(ServiceError::from)?;
     Ok(Json(users.iter().map(UserView::from).collect()))
+}
+
+/// Creates an organisation as an admin, audited: shared by the API and the
+/// web page.
+pub(crate) async fn create_organisation_as(
+    state: &AppState,
+    caller: &Caller,
+    name: String,
+    country: String,
+) -> Result<Organisation, ApiError> {
+    caller.require_admin()?;
+    let org = state
+        .tessera
+        .create_organisation(&NewOrganisation { name, country })
+        .await
+        .map_err(|e| {
+            let field = match &e {
+                ServiceError::Invalid(m) if m.starts_with("country") => "country",
+                _ => "name",
+            };
+            ApiError::from(e).with_field(field)
+        })?;
+    state
+        .accounts()
+        .audit(
+            &caller.audit_context(),
+            Some(org.id),
+            AuditAction::OrganisationCreated,
+            Some(org.id.to_string()),
+            AuditOutcome::Success,
+        )
+        .await;
+    Ok(org)
+}
+
+/// Creates a user as an admin, audited: shared by the API and the web
+/// page. The initial password and TOTP URI are in the result only.
+pub(crate) async fn create_user_as(
+    state: &AppState,
+    caller: &Caller,
+    email: &str,
+    role: &str,
+    organisation_id: Option<&str>,
+) -> Result<CreatedUser, ApiError> {
+    caller.require_admin()?;
+    let role = Role::parse(role).map_err(|e| ApiError::validation("role", e.to_string()))?;
+    let organisation_id: Option<OrganisationId> = organisation_id
+        .map(|raw| field_id(raw, "organisation_id"))
+        .transpose()?;
+    let created = state
+        .tessera
+        .create_user(email, role, organisation_id)
+        .await
+        .map_err(|e| {
+            let field = match &e {
+                ServiceError::Invalid(m) if m.starts_with("email") => "email",
+                _ => "organisation_id",
+            };
+            ApiError::from(e).with_field(field)
+        })?;
+    state
+        .accounts()
+        .audit(
+            &caller.audit_context(),
+            created.user.organisation_id,
+            AuditAction::UserCreated,
+            Some(created.user.email.as_ref().to_owned()),
+            AuditOutcome::Success,
+        )
+        .await;
+    Ok(created)
 }

@@ -23,7 +23,7 @@ use super::views::{
     ApplicationDetail, ApplicationView, CreateApplicationRequest, CreateSecretRequest,
     ResourceView, SecretCreated, SecretView, SetPermissionsRequest,
 };
-use crate::service::ServiceError;
+use crate::service::{CreatedSecret, ServiceError};
 use crate::state::AppState;
 
 /// Parses a path segment; anything unparsable names nothing that exists.
@@ -50,7 +50,7 @@ pub(crate) fn path_problem(_: PathRejection) -> ApiError {
 }
 
 /// The application `client_id` names, if the caller may see it.
-async fn visible_application(
+pub(crate) async fn visible_application(
     state: &AppState,
     caller: &Caller,
     raw: &str,
@@ -190,35 +190,15 @@ pub async fn post_application(
     Admin(caller): Admin,
     ApiJson(body): ApiJson<CreateApplicationRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let organisation_id: OrganisationId = field_id(&body.organisation_id, "organisation_id")?;
-    let kind = match body.kind.as_deref() {
-        None => ApplicationKind::Partner,
-        Some(k) => {
-            ApplicationKind::parse(k).map_err(|e| ApiError::validation("kind", e.to_string()))?
-        }
-    };
-    let app = state
-        .tessera
-        .create_application(organisation_id, &body.api, kind, &body.permissions)
-        .await
-        .map_err(|e| {
-            // The domain's message names the field; only these two remain.
-            let field = match &e {
-                ServiceError::Invalid(m) if m.starts_with("api") => "api",
-                _ => "permissions",
-            };
-            ApiError::from(e).with_field(field)
-        })?;
-    state
-        .accounts()
-        .audit(
-            &caller.audit_context(),
-            Some(app.organisation_id),
-            AuditAction::ApplicationCreated,
-            Some(app.client_id.to_string()),
-            AuditOutcome::Success,
-        )
-        .await;
+    let app = create_application_as(
+        &state,
+        &caller,
+        &body.organisation_id,
+        &body.api,
+        body.kind.as_deref(),
+        &body.permissions,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(ApplicationView::from(&app))))
 }
 
@@ -302,36 +282,9 @@ pub async fn post_secret(
             })
         })
         .transpose()?;
-    if let Err(e) = tessera_core::secret::SecretName::parse(&body.name) {
-        return Err(ApiError::validation("name", e.to_string()));
-    }
-    let created = state
-        .tessera
-        .create_secret(
-            app.client_id,
-            &body.name,
-            expires_at,
-            caller.user.email.as_ref(),
-        )
-        .await
-        .map_err(|e| ApiError::from(e).with_field("expires_at"))?;
-    state
-        .accounts()
-        .audit(
-            &caller.audit_context(),
-            Some(app.organisation_id),
-            AuditAction::SecretCreated,
-            Some(format!("{}/{}", app.client_id, created.record.id)),
-            AuditOutcome::Success,
-        )
-        .await;
+    let created = create_secret_as(&state, &caller, &app, &body.name, expires_at).await?;
     let now = state.tessera.clock().now();
-    let advice = created.short_lifetime.then(|| {
-        format!(
-            "this secret lives less than {} days; one year is recommended",
-            EXPIRING_SOON.whole_days()
-        )
-    });
+    let advice = created.short_lifetime.then(short_lifetime_advice);
     let body = SecretCreated {
         metadata: SecretView::of(&created.record, now),
         secret: created.secret.expose().to_owned().into(),
@@ -365,6 +318,99 @@ pub async fn delete_secret(
     let Path((raw_client, raw_secret)) = path.map_err(path_problem)?;
     let app = visible_application(&state, &caller, &raw_client).await?;
     let secret_id: SecretId = path_id(&raw_secret, "secret")?;
+    delete_secret_as(&state, &caller, &app, secret_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Creates an application as an admin, audited: shared by the API and the
+/// web page.
+pub(crate) async fn create_application_as(
+    state: &AppState,
+    caller: &Caller,
+    organisation_id: &str,
+    api: &str,
+    kind: Option<&str>,
+    permissions: &[String],
+) -> Result<Application, ApiError> {
+    caller.require_admin()?;
+    let organisation_id: OrganisationId = field_id(organisation_id, "organisation_id")?;
+    let kind = match kind {
+        None => ApplicationKind::Partner,
+        Some(k) => {
+            ApplicationKind::parse(k).map_err(|e| ApiError::validation("kind", e.to_string()))?
+        }
+    };
+    let app = state
+        .tessera
+        .create_application(organisation_id, api, kind, permissions)
+        .await
+        .map_err(|e| {
+            // The domain's message names the field; only these two remain.
+            let field = match &e {
+                ServiceError::Invalid(m) if m.starts_with("api") => "api",
+                _ => "permissions",
+            };
+            ApiError::from(e).with_field(field)
+        })?;
+    state
+        .accounts()
+        .audit(
+            &caller.audit_context(),
+            Some(app.organisation_id),
+            AuditAction::ApplicationCreated,
+            Some(app.client_id.to_string()),
+            AuditOutcome::Success,
+        )
+        .await;
+    Ok(app)
+}
+
+/// Creates a secret of `app` (which the caller may see), audited: shared by
+/// the API and the web page. The value is in the result only.
+pub(crate) async fn create_secret_as(
+    state: &AppState,
+    caller: &Caller,
+    app: &Application,
+    name: &str,
+    expires_at: Option<OffsetDateTime>,
+) -> Result<CreatedSecret, ApiError> {
+    if let Err(e) = tessera_core::secret::SecretName::parse(name) {
+        return Err(ApiError::validation("name", e.to_string()));
+    }
+    let created = state
+        .tessera
+        .create_secret(app.client_id, name, expires_at, caller.user.email.as_ref())
+        .await
+        .map_err(|e| ApiError::from(e).with_field("expires_at"))?;
+    state
+        .accounts()
+        .audit(
+            &caller.audit_context(),
+            Some(app.organisation_id),
+            AuditAction::SecretCreated,
+            Some(format!("{}/{}", app.client_id, created.record.id)),
+            AuditOutcome::Success,
+        )
+        .await;
+    Ok(created)
+}
+
+/// The advice given with a secret that lives less than 30 days.
+pub(crate) fn short_lifetime_advice() -> String {
+    format!(
+        "this secret lives less than {} days; one year is recommended",
+        EXPIRING_SOON.whole_days()
+    )
+}
+
+/// Deletes a secret of `app` (which the caller may see), audited: shared by
+/// the API and the web page.
+pub(crate) async fn delete_secret_as(
+    state: &AppState,
+    caller: &Caller,
+    app: &Application,
+    secret_id: SecretId,
+) -> Result<(), ApiError> {
     state
         .tessera
         .delete_secret(app.client_id, secret_id)
@@ -375,9 +421,9 @@ pub async fn delete_secret(
             &caller.audit_context(),
             Some(app.organisation_id),
             AuditAction::SecretDeleted,
-            Some(format!("{}/{}", app.client_id, secret_id)),
+            Some(format!("{}/{secret_id}", app.client_id)),
             AuditOutcome::Success,
         )
         .await;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

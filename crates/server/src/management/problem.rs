@@ -164,6 +164,12 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// What went wrong, safe to show (an internal error says nothing of
+    /// its cause).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
 }
 
 impl From<ServiceError> for ApiError {
