@@ -620,3 +620,105 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A signed-in browser of the web page: its session cookie and the CSRF
+/// token its forms carry.
+pub struct WebSession {
+    /// `tessera_session=…`, for the `Cookie` header.
+    pub cookie: String,
+    /// The synchronizer token of the session's forms.
+    pub csrf: String,
+}
+
+/// The `Set-Cookie` header that sets cookie `name`, if any.
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// `name=value` of a `Set-Cookie` header, for a `Cookie` header.
+pub fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().trim().to_owned()
+}
+
+/// The value of the first hidden `csrf` field of a page.
+pub fn csrf_of(html: &str) -> String {
+    input_value(html, r#"name="csrf" value=""#).expect("a csrf field")
+}
+
+/// The text after `marker` up to the next double quote.
+pub fn input_value(html: &str, marker: &str) -> Option<String> {
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
+
+impl TestApp {
+    /// `GET` a web page, with a cookie header when given.
+    pub async fn web_get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.get(format!("{}{path}", self.address));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// `POST` a web form, with a cookie header when given.
+    pub async fn web_post(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(form));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Opens the sign-in page: its double-submit cookie and form token.
+    pub async fn web_sign_in_form(&self) -> (String, String) {
+        let page = self.web_get("/sign-in", None).await;
+        assert_eq!(page.status(), 200);
+        let cookie = cookie_pair(&set_cookie(&page, "tessera_sign_in").unwrap());
+        let csrf = csrf_of(&page.text().await.unwrap());
+        (cookie, csrf)
+    }
+
+    /// Signs in through the sign-in form (after moving the clock to a fresh
+    /// TOTP step) and reads the CSRF token of the applications page.
+    pub async fn web_sign_in(&self, user: &TestUser) -> WebSession {
+        self.clock.advance(time::Duration::seconds(30));
+        let (cookie, csrf) = self.web_sign_in_form().await;
+        let code = self.totp_code(user);
+        let response = self
+            .web_post(
+                "/sign-in",
+                Some(&cookie),
+                &[
+                    ("csrf", &csrf),
+                    ("email", &user.email),
+                    ("password", &user.password),
+                    ("totp_code", &code),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "web sign-in of {}", user.email);
+        assert_eq!(response.headers()["location"], "/applications");
+        let cookie = cookie_pair(&set_cookie(&response, "tessera_session").unwrap());
+        let page = self.web_get("/applications", Some(&cookie)).await;
+        assert_eq!(page.status(), 200);
+        let csrf = csrf_of(&page.text().await.unwrap());
+        WebSession { cookie, csrf }
+    }
+}

@@ -23,3 +23,4 @@ mod reminders;
 mod replicas;
 mod sessions;
 mod token;
+mod web;

@@ -1,6 +1,7 @@
 //! Tessera's HTTP server: the token endpoint, discovery and JWKS on the main
 //! listener; metrics and health on the operations listener; and the
-//! operations (`service`) that the command line shares with the API.
+//! operations (`service`) that the command line shares with the API, and
+//! the web page (`web`) on the management operations.
 
 pub mod accounts;
 pub mod discovery;
@@ -16,6 +17,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod token;
+pub mod web;
 
 pub use settings::Settings;
 pub use startup::Application;

@@ -261,7 +261,8 @@ async fn reload_keys(state: AppState, stopped: impl Future<Output = ()>) {
     }
 }
 
-/// The main router: token endpoint, discovery, JWKS and the management API.
+/// The main router: token endpoint, discovery, JWKS, the management API
+/// and the web page.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
@@ -280,6 +281,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/.well-known/jwks.json", get(discovery::get_jwks))
         .merge(crate::management::router())
+        .merge(crate::web::router())
         .with_state(state)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
