@@ -2,7 +2,7 @@
 
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-postgres interop openapi bench bench-quick bench-micro fmt lint doc ci
+.PHONY: run test test-postgres interop web-test openapi bench bench-quick bench-micro fmt lint doc ci
 
 run:            ## start on the embedded default (SQLite) with demo data
 	cargo run -- serve --demo
@@ -16,6 +16,10 @@ test-postgres:  ## the whole suite on PostgreSQL (a fresh database per test)
 interop:        ## off-the-shelf Node OAuth/JOSE libraries against the real binary
 	cargo build -p tessera-cli
 	bash tests/interop/run.sh $${CARGO_TARGET_DIR:-target}/debug/tessera
+
+web-test:       ## the web page end to end in headless Chromium (needs /usr/bin/chromium)
+	cargo build -p tessera-cli
+	bash tests/web/run.sh $${CARGO_TARGET_DIR:-target}/debug/tessera
 
 openapi:        ## print the management API's OpenAPI document and validate it
 	cargo run -q -p tessera-cli -- openapi > $${TMPDIR:-/tmp}/tessera-openapi.json

@@ -1,7 +1,7 @@
 //! `serve --demo`: on an empty database, a sandbox organisation with a
 //! partner-alternative application, a credential manager, a secret and an
-//! older one about to expire (whose reminder lands in the outbox), and a
-//! curl line that gets a token.
+//! older one about to expire (whose reminder lands in the outbox), a curl
+//! line that gets a token, and how to sign in to the web page.
 
 use anyhow::Context as _;
 use secrecy::ExposeSecret as _;
@@ -101,7 +101,19 @@ pub async fn prepare(app: &Application, outbox: &std::path::Path) -> anyhow::Res
             "  curl -s -u '{client_id}:{secret_value}' -d grant_type=client_credentials {issuer}/oauth2/token"
         ),
         String::new(),
-        format!("Its signature verifies against {issuer}/.well-known/jwks.json"),
+        "Manage the credentials in a browser:".into(),
+        String::new(),
+        format!(
+            "  {issuer}/   sign in as {} with the password above and a code",
+            manager.user.email.as_ref()
+        ),
+        "  from an authenticator app that scanned the TOTP URI, or from a terminal:".into(),
+        format!(
+            "  oathtool --totp -b {}",
+            totp_secret(manager.totp_uri.expose_secret())
+        ),
+        String::new(),
+        format!("A token's signature verifies against {issuer}/.well-known/jwks.json"),
         format!("(discovery: {issuer}/.well-known/oauth-authorization-server)."),
         String::new(),
         format!(
@@ -113,4 +125,11 @@ pub async fn prepare(app: &Application, outbox: &std::path::Path) -> anyhow::Res
     ];
     println!("{}", lines.join("\n"));
     Ok(())
+}
+
+/// The base32 secret of an `otpauth://` URI, for `oathtool`.
+fn totp_secret(uri: &str) -> &str {
+    uri.split(['?', '&'])
+        .find_map(|part| part.strip_prefix("secret="))
+        .unwrap_or("SECRET_FROM_THE_TOTP_URI")
 }
