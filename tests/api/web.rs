@@ -569,3 +569,42 @@ async fn web_sign_out_ends_the_session_on_the_server() {
     let token = web.cookie.trim_start_matches("tessera_session=");
     assert_eq!(app.api_get("/api/v1/me", Some(token)).await.status(), 401);
 }
+
+#[tokio::test]
+async fn web_secrets_expiring_within_a_month_and_expired_ones_are_marked() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let soon = app.clock_now() + time::Duration::days(10);
+    app.add_secret(f.client_id, Some(soon)).await;
+    let page = format!("/applications/{}", f.client_id);
+
+    let web = app.web_sign_in(&f.manager).await;
+    let html = app
+        .web_get(&page, Some(&web.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        html.matches("Expires soon").count(),
+        1,
+        "only the 10-day secret"
+    );
+    assert!(html.contains("(in 10 days)") || html.contains("(in 9 days)"));
+    assert!(!html.contains(r#"class="badge expired""#));
+
+    // Eleven days later (the session has ended meanwhile: sign in again).
+    app.clock.advance(time::Duration::days(11));
+    let web = app.web_sign_in(&f.manager).await;
+    let html = app
+        .web_get(&page, Some(&web.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"<span class="badge expired">Expired</span>"#),
+        "{html}"
+    );
+    assert!(html.contains("expired 1 day ago") || html.contains("expired today"));
+}

@@ -18,7 +18,7 @@ use super::ASSETS;
 pub struct Page {
     status: StatusCode,
     markup: Markup,
-    no_store_reason: bool,
+    shown_once: bool,
 }
 
 impl Page {
@@ -27,7 +27,7 @@ impl Page {
         Self {
             status,
             markup,
-            no_store_reason: false,
+            shown_once: false,
         }
     }
 
@@ -37,7 +37,7 @@ impl Page {
         Self {
             status: StatusCode::OK,
             markup,
-            no_store_reason: true,
+            shown_once: true,
         }
     }
 }
@@ -48,7 +48,7 @@ impl IntoResponse for Page {
         // Every page is no-store (see the security headers); a page showing
         // a value once also says `private` and forbids back/forward reuse
         // by older caches through `Pragma`.
-        if self.no_store_reason {
+        if self.shown_once {
             let headers = response.headers_mut();
             headers.insert(
                 header::CACHE_CONTROL,
