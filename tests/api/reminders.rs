@@ -382,6 +382,8 @@ async fn an_smtp_outage_is_retried_recorded_as_failed_and_sent_after_recovery() 
         1.0
     );
     assert_eq!(app.metric("tessera_reminders_due", &[]).await, 1.0);
+    let failed = audit_actions(&app).await;
+    assert_eq!(failed, vec!["reminder.failed"]);
 
     let Some(smtp) = SmtpServer::start(port, app.dir.path()).await else {
         return;
@@ -392,4 +394,28 @@ async fn an_smtp_outage_is_retried_recorded_as_failed_and_sent_after_recovery() 
     assert_eq!(smtp.messages().len(), 1);
     assert_eq!(app.metric("tessera_reminders_due", &[]).await, 0.0);
     assert_eq!(pass(&app).await.sent, 0, "sent once");
+    assert_eq!(
+        audit_actions(&app).await,
+        vec!["reminder.sent", "reminder.failed"]
+    );
+}
+
+/// The reminder events of the audit log, newest first, as an admin reads them.
+async fn audit_actions(app: &TestApp) -> Vec<String> {
+    let admin = app.create_user(Role::Admin, None).await;
+    let session = app.login(&admin).await;
+    let events: serde_json::Value = app
+        .api_get("/api/v1/audit-events", Some(&session))
+        .await
+        .json()
+        .await
+        .unwrap();
+    events["events"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{events}"))
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .filter(|a| a.starts_with("reminder."))
+        .map(str::to_owned)
+        .collect()
 }

@@ -3,7 +3,9 @@
 //! outage leaves cached clients served and everything else refused with
 //! 503 until the database returns.
 
-use crate::helpers::{TestApp, TestClient, spawn_app, spawn_app_on_with, spawn_app_with};
+use crate::helpers::{
+    TestApp, TestClient, free_port, spawn_app, spawn_app_on_with, spawn_app_with,
+};
 use serde_json::Value;
 use std::time::{Duration as StdDuration, Instant};
 use time::Duration;
@@ -135,6 +137,11 @@ async fn during_a_database_outage_cached_clients_get_tokens_and_others_get_503()
     app.token_for(&cached, &[]).await;
     app.wait_for_last_used(cached.client_id, cached.secret_id)
         .await;
+    let org = app.create_org().await;
+    let manager = app
+        .create_user(tessera_core::user::Role::CredentialManager, Some(org))
+        .await;
+    let session = app.login(&manager).await;
 
     cut_database(&app).await;
     app.clock.advance(Duration::seconds(30));
@@ -150,6 +157,10 @@ async fn during_a_database_outage_cached_clients_get_tokens_and_others_get_503()
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
     assert_eq!(ready(&app).await, 503);
+    // The management API needs the database too.
+    let response = app.api_get("/api/v1/me", Some(&session)).await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
 
     restore_database(&app).await;
 
@@ -229,9 +240,7 @@ async fn replicas_starting_together_on_an_empty_database_share_one_key() {
     let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
     let url = format!("{base}/{name}");
     let keys = first.dir.path().join("shared-keys");
-    let ports: Vec<(u16, u16)> = (0..2)
-        .map(|_| (crate::helpers::free_port(), crate::helpers::free_port()))
-        .collect();
+    let ports: Vec<(u16, u16)> = (0..2).map(|_| (free_port(), free_port())).collect();
     let mut servers: Vec<std::process::Child> = ports
         .iter()
         .map(|(port, ops)| {
@@ -293,4 +302,208 @@ async fn replicas_starting_together_on_an_empty_database_share_one_key() {
     assert_eq!(kids[0], kids[1], "both replicas publish the same one key");
     let files = std::fs::read_dir(&keys).unwrap().count();
     assert_eq!(files, 1, "one key was generated, not one per replica");
+}
+
+/// A real `tessera serve` process on `app`'s database and key folder.
+struct Replica {
+    child: std::process::Child,
+    address: String,
+}
+
+impl Replica {
+    async fn start(app: &TestApp) -> Self {
+        let (port, ops) = (free_port(), free_port());
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("serve")
+            .current_dir(app.dir.path())
+            .env("TESSERA_DATABASE_URL", &app.database.url)
+            .env("TESSERA_KEYS_DIR", &app.keys_dir)
+            .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TESSERA_OPS_LISTEN", format!("127.0.0.1:{ops}"))
+            .env("TESSERA_REMINDERS__ENABLED", "false")
+            // Every deleted secret polled ends in a failure; the test measures
+            // propagation, not the failure limits.
+            .env("TESSERA_VERIFICATION__MAX_FAILURES_PER_CLIENT", "0")
+            .env("TESSERA_VERIFICATION__MAX_FAILURES_PER_ADDRESS", "0")
+            .env("TESSERA_LOG__LEVEL", "warn")
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !app
+            .client
+            .get(format!("http://127.0.0.1:{ops}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            assert!(
+                started.elapsed() < StdDuration::from_secs(30),
+                "never ready"
+            );
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+        }
+        Self {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Signs `user` in at the wall clock's TOTP step.
+    async fn login(&self, app: &TestApp, user: &crate::helpers::TestUser) -> String {
+        let response = app
+            .client
+            .post(format!("{}/api/v1/sessions", self.address))
+            .json(&serde_json::json!({
+                "email": user.email,
+                "password": user.password,
+                "totp_code": user.totp.generate_current().unwrap(),
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn token_status(
+        &self,
+        app: &TestApp,
+        client_id: &str,
+        secret: &str,
+        scope: Option<&str>,
+    ) -> u16 {
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        app.client
+            .post(format!("{}/oauth2/token", self.address))
+            .header(
+                "authorization",
+                crate::helpers::basic_header(client_id, secret),
+            )
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Polls until the token request answers `status`; the time it took.
+    async fn time_until(
+        &self,
+        app: &TestApp,
+        client_id: &str,
+        secret: &str,
+        scope: Option<&str>,
+        status: u16,
+    ) -> StdDuration {
+        let started = Instant::now();
+        loop {
+            if self.token_status(app, client_id, secret, scope).await == status {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < StdDuration::from_secs(2),
+                "not {status} after 2 s"
+            );
+            tokio::time::sleep(StdDuration::from_millis(5)).await;
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn two_serve_processes_apply_changes_made_through_the_other_within_a_second() {
+    let app = spawn_app().await;
+    let (a, b) = (Replica::start(&app).await, Replica::start(&app).await);
+    let client = app.create_client(&[SMS, DMS]).await;
+    let client_id = client.client_id.to_string();
+    let org = app
+        .tessera
+        .store()
+        .application(client.client_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .organisation_id;
+    let manager = app
+        .create_user(tessera_core::user::Role::CredentialManager, Some(org))
+        .await;
+    let admin = app.create_user(tessera_core::user::Role::Admin, None).await;
+    let manager_session = a.login(&app, &manager).await;
+
+    // Secrets created and deleted through replica A's API; replica B has
+    // each one cached when it is deleted.
+    let mut worst = StdDuration::ZERO;
+    for _ in 0..50 {
+        let created: Value = app
+            .client
+            .post(format!(
+                "{}/api/v1/applications/{client_id}/secrets",
+                a.address
+            ))
+            .bearer_auth(&manager_session)
+            .json(&serde_json::json!({"name": "Rotation"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let secret = created["secret"].as_str().unwrap();
+        let id = created["id"].as_str().unwrap();
+        assert_eq!(b.token_status(&app, &client_id, secret, None).await, 200);
+        assert_eq!(b.token_status(&app, &client_id, secret, None).await, 200);
+
+        let deleted = app
+            .client
+            .delete(format!(
+                "{}/api/v1/applications/{client_id}/secrets/{id}",
+                a.address
+            ))
+            .bearer_auth(&manager_session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deleted.status(), 204);
+        worst = worst.max(b.time_until(&app, &client_id, secret, None, 401).await);
+    }
+    eprintln!(
+        "two processes: a deletion through A was refused by B within {worst:?} (worst of 50)"
+    );
+    assert!(worst < StdDuration::from_secs(1), "{worst:?}");
+
+    // A permission removed through A's API.
+    let admin_session = a.login(&app, &admin).await;
+    assert_eq!(
+        b.token_status(&app, &client_id, &client.secret, Some(DMS))
+            .await,
+        200
+    );
+    let changed = app
+        .client
+        .put(format!(
+            "{}/api/v1/applications/{client_id}/permissions",
+            a.address
+        ))
+        .bearer_auth(&admin_session)
+        .json(&serde_json::json!({"permissions": [SMS]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    let took = b
+        .time_until(&app, &client_id, &client.secret, Some(DMS), 400)
+        .await;
+    eprintln!("two processes: a permission removed through A was refused by B within {took:?}");
+    assert!(took < StdDuration::from_secs(1));
 }

@@ -52,11 +52,17 @@ pub enum AuditAction {
     /// A client secret was deleted.
     #[serde(rename = "secret.deleted")]
     SecretDeleted,
+    /// An expiry reminder was sent.
+    #[serde(rename = "reminder.sent")]
+    ReminderSent,
+    /// Every try to send an expiry reminder failed.
+    #[serde(rename = "reminder.failed")]
+    ReminderFailed,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 14] = [
         Self::SessionCreated,
         Self::SessionFailed,
         Self::SessionDeleted,
@@ -69,6 +75,8 @@ impl AuditAction {
         Self::UserCreated,
         Self::SecretCreated,
         Self::SecretDeleted,
+        Self::ReminderSent,
+        Self::ReminderFailed,
     ];
 
     /// The action as stored and shown, such as `secret.created`.
@@ -86,6 +94,8 @@ impl AuditAction {
             Self::UserCreated => "user.created",
             Self::SecretCreated => "secret.created",
             Self::SecretDeleted => "secret.deleted",
+            Self::ReminderSent => "reminder.sent",
+            Self::ReminderFailed => "reminder.failed",
         }
     }
 

@@ -34,6 +34,9 @@ pub enum ServiceError {
     /// The application already holds five secrets.
     #[error("an application may hold at most 5 secrets; delete one first")]
     SecretLimit,
+    /// The database cannot be reached; the cause is logged, never shown.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Storage or hashing failed; the cause is logged, never shown.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -45,6 +48,7 @@ impl From<StoreError> for ServiceError {
             StoreError::Conflict(field) => Self::Conflict(format!("{field} is already taken")),
             StoreError::NotFound => Self::NotFound("record"),
             StoreError::SecretLimitReached => Self::SecretLimit,
+            StoreError::Database(_) => Self::Unavailable(Box::new(e)),
             other => Self::Internal(Box::new(other)),
         }
     }

@@ -152,6 +152,17 @@ impl ApiError {
         )
     }
 
+    /// 503: the database is down; logs the cause, asks to retry.
+    pub fn unavailable(cause: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "management request needs the database, which is unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            "the service is temporarily unavailable; retry later",
+        )
+    }
+
     /// Names the field a domain error is about.
     pub fn with_field(mut self, field: &'static str) -> Self {
         if self.status == StatusCode::UNPROCESSABLE_ENTITY {
@@ -188,6 +199,7 @@ impl From<ServiceError> for ApiError {
                 "secret-limit",
                 "an application may hold at most 5 secrets; delete one first",
             ),
+            ServiceError::Unavailable(cause) => Self::unavailable(&cause),
             ServiceError::Internal(cause) => Self::internal(&cause),
         }
     }
@@ -258,6 +270,9 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,

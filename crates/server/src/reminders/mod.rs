@@ -16,6 +16,7 @@ use lettre::message::Mailbox;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
+use tessera_core::audit::{Actor, AuditAction, AuditOutcome, NewAuditEvent};
 use tessera_core::reminder::{FIRST_REMINDER, latest_due};
 use tessera_core::store::{ExpiringSecret, ReminderOutcome, StoreError};
 use tessera_core::user::Role;
@@ -117,6 +118,7 @@ impl Reminders {
             store
                 .finish_reminder(record.id, due.at, &self.holder, outcome, now)
                 .await?;
+            self.audit(secret, outcome, now).await;
             let label = match outcome {
                 ReminderOutcome::Sent => {
                     report.sent += 1;
@@ -137,6 +139,33 @@ impl Reminders {
         }
         self.metrics.reminders_due.set(i64::from(report.failed));
         Ok(report)
+    }
+
+    /// Records a sent or failed reminder in the audit log; a failure to
+    /// record is logged, the reminder's outcome stands.
+    async fn audit(
+        &self,
+        secret: &ExpiringSecret,
+        outcome: ReminderOutcome,
+        now: time::OffsetDateTime,
+    ) {
+        let (action, result) = match outcome {
+            ReminderOutcome::Sent => (AuditAction::ReminderSent, AuditOutcome::Success),
+            ReminderOutcome::Failed => (AuditAction::ReminderFailed, AuditOutcome::Failure),
+            ReminderOutcome::NoRecipients => return,
+        };
+        let event = NewAuditEvent {
+            occurred_at: now,
+            actor: Actor::System,
+            organisation_id: Some(secret.organisation_id),
+            action,
+            target: Some(format!("{}/{}", secret.secret.client_id, secret.secret.id)),
+            client_address: None,
+            outcome: result,
+        };
+        if let Err(e) = self.tessera.store().record_audit_event(&event).await {
+            tracing::error!(error = %e, "could not record a reminder in the audit log");
+        }
     }
 
     async fn recipients(&self, secret: &ExpiringSecret) -> Result<Vec<Mailbox>, StoreError> {
