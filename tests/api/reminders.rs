@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration as StdDuration, Instant};
 use tessera_core::application::ApplicationKind;
 use tessera_core::ids::{ClientId, OrganisationId, SecretId};
-use tessera_core::organisation::NewOrganisation;
 use tessera_core::user::Role;
 use tessera_server::reminders::PassReport;
 use tessera_server::settings::{EmailTransport, SmtpSecurity};
@@ -23,18 +22,11 @@ struct Partner {
 
 async fn partner(app: &TestApp) -> Partner {
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
-    let org = app
-        .tessera
-        .create_organisation(&NewOrganisation {
-            name: format!("Org{suffix}"),
-            country: "NL".into(),
-        })
-        .await
-        .unwrap();
+    let org = app.create_org().await;
     let application = app
         .tessera
         .create_application(
-            org.id,
+            org,
             "SMC",
             ApplicationKind::Partner,
             &["search-match-sandbox"],
@@ -43,11 +35,11 @@ async fn partner(app: &TestApp) -> Partner {
         .unwrap();
     let manager = format!("manager.{suffix}@partner.example");
     app.tessera
-        .create_user(&manager, Role::CredentialManager, Some(org.id))
+        .create_user(&manager, Role::CredentialManager, Some(org))
         .await
         .unwrap();
     Partner {
-        organisation: org.id,
+        organisation: org,
         client_id: application.client_id,
         manager,
     }

@@ -121,17 +121,27 @@ async fn ready(app: &TestApp) -> u16 {
         .as_u16()
 }
 
-#[tokio::test]
-async fn during_a_database_outage_cached_clients_get_tokens_and_others_get_503() {
+/// A server on PostgreSQL (the outage is made there) that waits at most a
+/// second for a connection and trusts its cache `trust` seconds without the
+/// database; `None`, with a note, on SQLite.
+async fn outage_app(trust: u64) -> Option<TestApp> {
     let app = spawn_app_with(|s| {
         s.database.acquire_timeout_seconds = 1;
-        s.cache.trust_without_database_seconds = 300;
+        s.cache.trust_without_database_seconds = trust;
     })
     .await;
     if app.database.postgres().is_none() {
-        eprintln!("note: the outage test needs PostgreSQL (TESSERA_TEST_POSTGRES_URL); skipped");
-        return;
+        eprintln!("note: the outage tests need PostgreSQL (TESSERA_TEST_POSTGRES_URL); skipped");
+        return None;
     }
+    Some(app)
+}
+
+#[tokio::test]
+async fn during_a_database_outage_cached_clients_get_tokens_and_others_get_503() {
+    let Some(app) = outage_app(300).await else {
+        return;
+    };
     let cached = app.create_client(&[SMS]).await;
     let uncached = app.create_client(&[SMS]).await;
     app.token_for(&cached, &[]).await;
@@ -190,15 +200,9 @@ async fn during_a_database_outage_cached_clients_get_tokens_and_others_get_503()
 
 #[tokio::test]
 async fn cached_clients_are_trusted_only_for_the_configured_outage_window() {
-    let app = spawn_app_with(|s| {
-        s.database.acquire_timeout_seconds = 1;
-        s.cache.trust_without_database_seconds = 60;
-    })
-    .await;
-    if app.database.postgres().is_none() {
-        eprintln!("note: the outage test needs PostgreSQL (TESSERA_TEST_POSTGRES_URL); skipped");
+    let Some(app) = outage_app(60).await else {
         return;
-    }
+    };
     let cached = app.create_client(&[SMS]).await;
     app.token_for(&cached, &[]).await;
 

@@ -22,11 +22,11 @@ die() {
   exit 1
 }
 
+# shellcheck source=../lib/throwaway-server.sh
+source "$here/../lib/throwaway-server.sh"
+
 # --- inputs ---------------------------------------------------------------
-bin="${1:-${TESSERA_BIN:-}}"
-[[ -n "$bin" ]] || die "no tessera binary given (usage: $0 PATH_TO_TESSERA, or set TESSERA_BIN)"
-[[ -f "$bin" && -x "$bin" ]] || die "tessera binary '$bin' does not exist or is not executable (build it with: cargo build -p tessera-cli)"
-bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")" # we cd elsewhere below
+bin="$(tessera_binary "${1:-}")"
 
 command -v node >/dev/null || die "node is not installed (Node.js >= 20 is needed)"
 command -v npm >/dev/null || die "npm is not installed"
@@ -37,41 +37,10 @@ listen="${INTEROP_LISTEN:-127.0.0.1:18480}"
 ops_listen="${INTEROP_OPS_LISTEN:-127.0.0.1:18490}"
 issuer="http://$listen"
 
-# Refuse to run against whatever already listens there: the health check and
-# the tests would silently talk to the wrong server.
-port_in_use() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
-for addr in "$listen" "$ops_listen"; do
-  if port_in_use "$addr"; then
-    die "$addr is already in use; stop what listens there or set INTEROP_LISTEN / INTEROP_OPS_LISTEN"
-  fi
-done
+refuse_busy_ports "INTEROP_LISTEN / INTEROP_OPS_LISTEN" "$listen" "$ops_listen"
 
 # --- workspace and cleanup ------------------------------------------------
-work="$(mktemp -d "${TMPDIR:-/tmp}/tessera-interop.XXXXXX")"
-server_pid=""
-
-cleanup() {
-  local status=$?
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if ((status != 0)) && [[ -s "$work/server.log" ]]; then
-    echo "---- last lines of the server log ----" >&2
-    tail -n 40 "$work/server.log" >&2
-    echo "----" >&2
-  fi
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+make_workspace interop
 
 # The server and the CLI read the same settings, so they share one database.
 export TESSERA_LISTEN="$listen"

@@ -25,10 +25,10 @@ die() {
   exit 1
 }
 
-bin="${1:-${TESSERA_BIN:-}}"
-[[ -n "$bin" ]] || die "no tessera binary given (usage: $0 PATH_TO_TESSERA, or set TESSERA_BIN)"
-[[ -f "$bin" && -x "$bin" ]] || die "tessera binary '$bin' does not exist or is not executable (build it with: cargo build -p tessera-cli)"
-bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+# shellcheck source=../lib/throwaway-server.sh
+source "$here/../lib/throwaway-server.sh"
+
+bin="$(tessera_binary "${1:-}")"
 
 command -v node >/dev/null || die "node is not installed (Node.js >= 20 is needed)"
 command -v npm >/dev/null || die "npm is not installed"
@@ -41,37 +41,9 @@ base="http://$listen"
 target="${CARGO_TARGET_DIR:-$repo/target}"
 shots="${WEB_SCREENSHOTS:-$target/web-screenshots}"
 
-port_in_use() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
-for addr in "$listen" "$ops_listen"; do
-  if port_in_use "$addr"; then
-    die "$addr is already in use; stop what listens there or set WEB_LISTEN / WEB_OPS_LISTEN"
-  fi
-done
+refuse_busy_ports "WEB_LISTEN / WEB_OPS_LISTEN" "$listen" "$ops_listen"
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/tessera-web.XXXXXX")"
-server_pid=""
-cleanup() {
-  local status=$?
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if ((status != 0)) && [[ -s "$work/server.log" ]]; then
-    echo "---- last lines of the server log ----" >&2
-    tail -n 40 "$work/server.log" >&2
-    echo "----" >&2
-  fi
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+make_workspace web
 
 export TESSERA_LISTEN="$listen"
 export TESSERA_OPS_LISTEN="$ops_listen"

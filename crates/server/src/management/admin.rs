@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use tessera_core::audit::{AuditAction, AuditOutcome};
+use tessera_core::audit::AuditAction;
 use tessera_core::ids::OrganisationId;
 use tessera_core::organisation::{NewOrganisation, Organisation};
 use tessera_core::user::Role;
@@ -154,14 +154,12 @@ pub(crate) async fn create_organisation_as(
             };
             ApiError::from(e).with_field(field)
         })?;
-    state
-        .accounts()
-        .audit(
-            &caller.audit_context(),
+    caller
+        .audit_success(
+            state,
             Some(org.id),
             AuditAction::OrganisationCreated,
-            Some(org.id.to_string()),
-            AuditOutcome::Success,
+            org.id.to_string(),
         )
         .await;
     Ok(org)
@@ -192,14 +190,12 @@ pub(crate) async fn create_user_as(
             };
             ApiError::from(e).with_field(field)
         })?;
-    state
-        .accounts()
-        .audit(
-            &caller.audit_context(),
+    caller
+        .audit_success(
+            state,
             created.user.organisation_id,
             AuditAction::UserCreated,
-            Some(created.user.email.as_ref().to_owned()),
-            AuditOutcome::Success,
+            created.user.email.as_ref().to_owned(),
         )
         .await;
     Ok(created)

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use tessera_core::application::{Application, ApplicationKind};
-use tessera_core::audit::{AuditAction, AuditOutcome};
+use tessera_core::audit::AuditAction;
 use tessera_core::ids::{ClientId, OrganisationId, SecretId};
 use tessera_core::secret::EXPIRING_SOON;
 use time::OffsetDateTime;
@@ -232,14 +232,12 @@ pub async fn put_permissions(
         .set_permissions(client_id, &body.permissions)
         .await
         .map_err(|e| ApiError::from(e).with_field("permissions"))?;
-    state
-        .accounts()
-        .audit(
-            &caller.audit_context(),
+    caller
+        .audit_success(
+            &state,
             Some(app.organisation_id),
             AuditAction::PermissionsChanged,
-            Some(app.client_id.to_string()),
-            AuditOutcome::Success,
+            app.client_id.to_string(),
         )
         .await;
     Ok(Json(ApplicationView::from(&app)))
@@ -352,14 +350,12 @@ pub(crate) async fn create_application_as(
             };
             ApiError::from(e).with_field(field)
         })?;
-    state
-        .accounts()
-        .audit(
-            &caller.audit_context(),
+    caller
+        .audit_success(
+            state,
             Some(app.organisation_id),
             AuditAction::ApplicationCreated,
-            Some(app.client_id.to_string()),
-            AuditOutcome::Success,
+            app.client_id.to_string(),
         )
         .await;
     Ok(app)
@@ -382,14 +378,12 @@ pub(crate) async fn create_secret_as(
         .create_secret(app.client_id, name, expires_at, caller.user.email.as_ref())
         .await
         .map_err(|e| ApiError::from(e).with_field("expires_at"))?;
-    state
-        .accounts()
-        .audit(
-            &caller.audit_context(),
+    caller
+        .audit_success(
+            state,
             Some(app.organisation_id),
             AuditAction::SecretCreated,
-            Some(format!("{}/{}", app.client_id, created.record.id)),
-            AuditOutcome::Success,
+            format!("{}/{}", app.client_id, created.record.id),
         )
         .await;
     Ok(created)
@@ -415,14 +409,12 @@ pub(crate) async fn delete_secret_as(
         .tessera
         .delete_secret(app.client_id, secret_id)
         .await?;
-    state
-        .accounts()
-        .audit(
-            &caller.audit_context(),
+    caller
+        .audit_success(
+            state,
             Some(app.organisation_id),
             AuditAction::SecretDeleted,
-            Some(format!("{}/{secret_id}", app.client_id)),
-            AuditOutcome::Success,
+            format!("{}/{secret_id}", app.client_id),
         )
         .await;
     Ok(())

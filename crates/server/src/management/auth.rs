@@ -5,7 +5,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use std::net::SocketAddr;
-use tessera_core::audit::Actor;
+use tessera_core::audit::{Actor, AuditAction, AuditOutcome};
 use tessera_core::ids::OrganisationId;
 use tessera_core::session::{Session, SessionToken};
 use tessera_core::user::{Role, User};
@@ -75,6 +75,26 @@ impl Caller {
     /// every organisation's, credential managers their own only.
     pub fn may_access(&self, organisation: OrganisationId) -> bool {
         self.is_admin() || self.user.organisation_id == Some(organisation)
+    }
+
+    /// Records a change the caller made successfully.
+    pub async fn audit_success(
+        &self,
+        state: &AppState,
+        organisation_id: Option<OrganisationId>,
+        action: AuditAction,
+        target: String,
+    ) {
+        state
+            .accounts()
+            .audit(
+                &self.audit_context(),
+                organisation_id,
+                action,
+                Some(target),
+                AuditOutcome::Success,
+            )
+            .await;
     }
 
     /// The audit context of the caller's requests.
