@@ -49,37 +49,6 @@ export TESSERA_ISSUER="$issuer"
 export TESSERA_DATABASE_URL="sqlite://$work/tessera.db"
 export TESSERA_KEYS_DIR="$work/keys"
 
-# GET a URL; succeed on a 2xx. curl when present, else node's fetch.
-http_ok() {
-  if command -v curl >/dev/null; then
-    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null
-  else
-    node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
-      .then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$1"
-  fi
-}
-
-# Print field $1 of the JSON object on stdin.
-json_field() {
-  node -e '
-    let s = "";
-    process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      const v = JSON.parse(s)[process.argv[1]];
-      if (v === undefined || v === null || v === "") process.exit(1);
-      process.stdout.write(String(v));
-    });' "$1"
-}
-
-# Run the tessera CLI (from the work dir); on failure show its stderr.
-tessera() {
-  local out
-  if ! out="$(cd "$work" && "$bin" --json "$@" 2>"$work/cli.err")"; then
-    cat "$work/cli.err" >&2
-    die "'tessera $1 $2' failed"
-  fi
-  printf '%s' "$out"
-}
-
 # --- client libraries -------------------------------------------------------
 # Exact versions from package-lock.json; fails if the lockfile is out of date.
 echo "interop: installing the Node client libraries (npm ci)"
@@ -87,24 +56,7 @@ echo "interop: installing the Node client libraries (npm ci)"
 
 # --- server -----------------------------------------------------------------
 echo "interop: starting $bin serve on $listen (ops $ops_listen), data in $work"
-# NO_COLOR: the log goes to a file that is shown on failure; keep it plain.
-(cd "$work" && NO_COLOR=1 exec "$bin" serve) >"$work/server.log" 2>&1 &
-server_pid=$!
-
-healthy=""
-for _ in $(seq 150); do # up to ~30 s: first start migrates and makes a key
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-    die "the server exited during start-up (log below)"
-  fi
-  if http_ok "http://$ops_listen/healthz"; then
-    healthy=1
-    break
-  fi
-  sleep 0.2
-done
-[[ -n "$healthy" ]] || die "the server did not answer GET http://$ops_listen/healthz with 200 within 30 s"
+start_server "$ops_listen"
 
 # --- fixtures through the CLI -------------------------------------------------
 org_id="$(tessera org create --name InteropTest --country NL | json_field id)" ||

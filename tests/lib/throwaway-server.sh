@@ -59,3 +59,58 @@ cleanup() {
   rm -rf "$work"
   exit "$status"
 }
+
+# Prints field $1 of the JSON object on stdin.
+json_field() {
+  node -e '
+    let s = "";
+    process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const v = JSON.parse(s)[process.argv[1]];
+      if (v === undefined || v === null || v === "") process.exit(1);
+      process.stdout.write(String(v));
+    });' "$1"
+}
+
+# Runs the tessera CLI with --json (from the workspace, on the server's
+# settings); on failure shows its stderr.
+tessera() {
+  local out
+  if ! out="$(cd "$work" && "$bin" --json "$@" 2>"$work/cli.err")"; then
+    cat "$work/cli.err" >&2
+    die "'tessera $1 $2' failed"
+  fi
+  printf '%s' "$out"
+}
+
+# GETs a URL; succeeds on a 2xx. curl when present, else node's fetch.
+http_ok() {
+  if command -v curl >/dev/null; then
+    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null
+  else
+    node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
+      .then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$1"
+  fi
+}
+
+# Starts "$bin serve" in the workspace (log in "$work/server.log") and waits
+# up to ~30 s (a first start migrates and makes a key) for GET
+# http://$1/healthz to answer 200.
+start_server() {
+  local ops_listen="$1" healthy=""
+  # NO_COLOR: the log goes to a file that is shown on failure; keep it plain.
+  (cd "$work" && NO_COLOR=1 exec "$bin" serve) >"$work/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 150); do
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      wait "$server_pid" 2>/dev/null || true
+      server_pid=""
+      die "the server exited during start-up (log below)"
+    fi
+    if http_ok "http://$ops_listen/healthz"; then
+      healthy=1
+      break
+    fi
+    sleep 0.2
+  done
+  [[ -n "$healthy" ]] || die "the server did not answer GET http://$ops_listen/healthz with 200 within 30 s"
+}

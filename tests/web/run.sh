@@ -54,47 +54,11 @@ export TESSERA_KEYS_DIR="$work/keys"
 export TESSERA_USAGE__FLUSH_INTERVAL_SECONDS=1
 export TESSERA_REMINDERS__ENABLED=false
 
-# Print field $1 of the JSON object on stdin.
-json_field() {
-  node -e '
-    let s = "";
-    process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      const v = JSON.parse(s)[process.argv[1]];
-      if (v === undefined || v === null || v === "") process.exit(1);
-      process.stdout.write(String(v));
-    });' "$1"
-}
-
-tessera() {
-  local out
-  if ! out="$(cd "$work" && "$bin" --json "$@" 2>"$work/cli.err")"; then
-    cat "$work/cli.err" >&2
-    die "'tessera $1 $2' failed"
-  fi
-  printf '%s' "$out"
-}
-
 echo "web: installing playwright-core and otpauth (npm ci)"
 (cd "$here" && npm ci --silent --no-audit --no-fund) || die "npm ci failed in $here"
 
 echo "web: starting $bin serve on $listen (ops $ops_listen), data in $work"
-(cd "$work" && NO_COLOR=1 exec "$bin" serve) >"$work/server.log" 2>&1 &
-server_pid=$!
-healthy=""
-for _ in $(seq 150); do
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-    die "the server exited during start-up (log below)"
-  fi
-  if node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) })
-      .then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "http://$ops_listen/healthz"; then
-    healthy=1
-    break
-  fi
-  sleep 0.2
-done
-[[ -n "$healthy" ]] || die "the server did not answer GET http://$ops_listen/healthz with 200 within 30 s"
+start_server "$ops_listen"
 
 # --- fixtures through the CLI ---------------------------------------------------
 org="$(tessera org create --name BrowserTestOrg --country NL | json_field id)"
