@@ -103,7 +103,7 @@ fn cache_hit(c: &mut Criterion) {
     }
     .validate(now)
     .expect("organisation");
-    let cache = SecretCache::new(1_000_000, now.unix_timestamp() + 3600);
+    let cache = SecretCache::new(1_000_000, 3600, now.unix_timestamp());
     let expires_at = now.unix_timestamp() + 86_400;
     let mut warmed = Vec::new();
     for n in 0..20_000u32 {

@@ -124,11 +124,10 @@ impl Application {
         let discovery =
             bytes::Bytes::from(discovery::metadata(&issuer, tessera.catalog()).to_string());
         let metrics = Metrics::new().context("Failed to register metrics")?;
-        let trust =
-            i64::try_from(settings.cache.trust_without_database_seconds).unwrap_or(i64::MAX);
         let cache = Arc::new(SecretCache::new(
             settings.cache.capacity,
-            clock.now().unix_timestamp().saturating_add(trust),
+            settings.cache.trust_without_database_seconds,
+            clock.now().unix_timestamp(),
         ));
         let tessera = tessera.with_cache(cache.clone());
         let usage = Arc::new(UsageRecorder::default());

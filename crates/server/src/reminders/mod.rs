@@ -169,24 +169,15 @@ impl Reminders {
     }
 
     async fn recipients(&self, secret: &ExpiringSecret) -> Result<Vec<Mailbox>, StoreError> {
-        let mut users = self
-            .tessera
-            .store()
-            .users(Some(secret.organisation_id))
-            .await?;
-        if self.settings.include_admins {
-            users.extend(
-                self.tessera
-                    .store()
-                    .users(None)
-                    .await?
-                    .into_iter()
-                    .filter(|u| u.role == Role::Admin),
-            );
-        }
+        // Admins belong to no organisation: including them means reading all users.
+        let scope = (!self.settings.include_admins).then_some(secret.organisation_id);
+        let users = self.tessera.store().users(scope).await?;
         let mut to: Vec<Mailbox> = users
             .iter()
-            .filter(|u| u.role == Role::CredentialManager || self.settings.include_admins)
+            .filter(|u| match u.role {
+                Role::CredentialManager => u.organisation_id == Some(secret.organisation_id),
+                Role::Admin => self.settings.include_admins,
+            })
             .filter_map(|u| match u.email.as_ref().parse::<Mailbox>() {
                 Ok(mailbox) => Some(mailbox),
                 Err(e) => {
@@ -196,7 +187,6 @@ impl Reminders {
             })
             .collect();
         to.sort_by(|a, b| a.email.cmp(&b.email));
-        to.dedup_by(|a, b| a.email == b.email);
         Ok(to)
     }
 

@@ -17,7 +17,7 @@
 //! - Memory is bounded: a full shard evicts an arbitrary entry, which costs
 //!   the evicted client one more verification and nothing else.
 //! - Entries are trusted only while the change log has been read recently
-//!   (see [`SecretCache::trust_until`]), so a server cut off from the
+//!   (see [`SecretCache::synced`]), so a server cut off from the
 //!   database stops answering from memory after a configured window.
 
 use std::collections::HashMap;
@@ -130,6 +130,9 @@ pub struct SecretCache {
     /// Bumped by every invalidation.
     generation: AtomicU64,
     len: AtomicUsize,
+    /// How long entries stay trusted after the change log was last read,
+    /// in seconds.
+    trust_window: i64,
     /// Unix seconds until which entries may be trusted.
     trust_until: AtomicI64,
 }
@@ -145,8 +148,10 @@ impl std::fmt::Debug for SecretCache {
 
 impl SecretCache {
     /// An empty cache holding at most about `capacity` entries (0 disables
-    /// caching), trusted until `trust_until` (unix seconds) unless extended.
-    pub fn new(capacity: usize, trust_until: i64) -> Self {
+    /// caching), trusted for `trust_window_seconds` from `now` (unix
+    /// seconds) and from each [`synced`](Self::synced) on.
+    pub fn new(capacity: usize, trust_window_seconds: u64, now: i64) -> Self {
+        let trust_window = i64::try_from(trust_window_seconds).unwrap_or(i64::MAX);
         let mut key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
         Self {
@@ -156,7 +161,8 @@ impl SecretCache {
             applications: Mutex::default(),
             generation: AtomicU64::new(0),
             len: AtomicUsize::new(0),
-            trust_until: AtomicI64::new(trust_until),
+            trust_window,
+            trust_until: AtomicI64::new(now.saturating_add(trust_window)),
         }
     }
 
@@ -297,15 +303,11 @@ impl SecretCache {
         }
     }
 
-    /// Entries may be trusted until `until` (unix seconds); moved forward
-    /// each time the change log has been read.
-    pub fn trust_until(&self, until: i64) {
-        self.trust_until.store(until, Ordering::Release);
-    }
-
-    /// Whether entries are trusted at `now` (unix seconds).
-    pub fn is_trusted(&self, now: i64) -> bool {
-        now < self.trust_until.load(Ordering::Acquire)
+    /// The change log was read at `now` (unix seconds): entries are trusted
+    /// for another trust window.
+    pub fn synced(&self, now: i64) {
+        self.trust_until
+            .store(now.saturating_add(self.trust_window), Ordering::Release);
     }
 
     /// Number of entries.
@@ -361,7 +363,7 @@ mod tests {
 
     #[test]
     fn a_verified_secret_is_a_hit_until_it_expires() {
-        let cache = SecretCache::new(100, i64::MAX);
+        let cache = SecretCache::new(100, u64::MAX, 0);
         let app = application();
         let tag = cache.tag(app.client_id, "s3cret");
         let secret = SecretId::generate();
@@ -379,8 +381,8 @@ mod tests {
 
     #[test]
     fn tags_differ_by_secret_client_and_key() {
-        let cache = SecretCache::new(100, i64::MAX);
-        let other = SecretCache::new(100, i64::MAX);
+        let cache = SecretCache::new(100, u64::MAX, 0);
+        let other = SecretCache::new(100, u64::MAX, 0);
         let a = ClientId::generate();
         let b = ClientId::generate();
         assert_eq!(cache.tag(a, "x"), cache.tag(a, "x"));
@@ -391,7 +393,7 @@ mod tests {
 
     #[test]
     fn invalidation_drops_every_entry_of_the_application() {
-        let cache = SecretCache::new(100, i64::MAX);
+        let cache = SecretCache::new(100, u64::MAX, 0);
         let app = application();
         let first = cache.tag(app.client_id, "one");
         let second = cache.tag(app.client_id, "two");
@@ -423,7 +425,7 @@ mod tests {
 
     #[test]
     fn an_insert_that_started_before_an_invalidation_is_dropped() {
-        let cache = SecretCache::new(100, i64::MAX);
+        let cache = SecretCache::new(100, u64::MAX, 0);
         let app = application();
         let tag = cache.tag(app.client_id, "s3cret");
         let generation = cache.generation();
@@ -438,7 +440,7 @@ mod tests {
 
     #[test]
     fn the_cache_stays_within_its_capacity() {
-        let cache = SecretCache::new(32, i64::MAX);
+        let cache = SecretCache::new(32, u64::MAX, 0);
         let app = application();
         for i in 0..1_000 {
             let tag = cache.tag(app.client_id, &i.to_string());
@@ -450,7 +452,7 @@ mod tests {
 
     #[test]
     fn nothing_is_trusted_after_the_trust_window() {
-        let cache = SecretCache::new(100, 500);
+        let cache = SecretCache::new(100, 500, 0);
         let app = application();
         let tag = cache.tag(app.client_id, "s3cret");
         cache.insert(tag, &app, SecretId::generate(), 1_000, cache.generation());
@@ -462,7 +464,7 @@ mod tests {
             cache.lookup(tag, app.client_id, 500),
             Lookup::Miss
         ));
-        cache.trust_until(900);
+        cache.synced(400);
         assert!(matches!(
             cache.lookup(tag, app.client_id, 500),
             Lookup::Hit(_)
@@ -471,7 +473,7 @@ mod tests {
 
     #[test]
     fn a_zero_capacity_cache_caches_nothing() {
-        let cache = SecretCache::new(0, i64::MAX);
+        let cache = SecretCache::new(0, u64::MAX, 0);
         let app = application();
         let tag = cache.tag(app.client_id, "s3cret");
         assert!(

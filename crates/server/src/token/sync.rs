@@ -19,7 +19,7 @@ use tessera_core::ids::ClientId;
 use tessera_core::secret::SecretStatus;
 use tessera_core::store::{CredentialChange, Store, StoreError};
 
-use super::verifier::gauge;
+use crate::metrics::count;
 use crate::state::AppState;
 
 /// How long a skipped sequence number is awaited, in seconds: far longer
@@ -110,7 +110,6 @@ impl ChangeFeed {
 pub async fn run(state: AppState, stopped: impl Future<Output = ()>) {
     let settings = &state.settings.cache;
     let interval = Duration::from_millis(settings.sync_interval_milliseconds.max(10));
-    let trust = i64::try_from(settings.trust_without_database_seconds).unwrap_or(i64::MAX);
     let store: &dyn Store = state.tessera.store().as_ref();
     let cache = state.auth.cache();
     let mut feed: Option<ChangeFeed> = None;
@@ -141,8 +140,8 @@ pub async fn run(state: AppState, stopped: impl Future<Output = ()>) {
                         .with_label_values(&["change_log"])
                         .inc();
                 }
-                state.metrics.cache_entries.set(gauge(cache.len()));
-                cache.trust_until(now.saturating_add(trust));
+                state.metrics.cache_entries.set(count(cache.len()));
+                cache.synced(now);
                 last_read = Some(now);
             }
             Err(e) => {
@@ -199,7 +198,7 @@ pub async fn housekeeping(state: AppState, stopped: impl Future<Output = ()>) {
                         .metrics
                         .secrets
                         .with_label_values(&[status.as_str()])
-                        .set(i64::try_from(n).unwrap_or(i64::MAX));
+                        .set(count(usize::try_from(n).unwrap_or(usize::MAX)));
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not count secrets"),

@@ -19,7 +19,7 @@ use tokio::sync::{OnceCell, Semaphore};
 use super::cache::{Lookup, SecretCache, Tag, TagHasher, Verified};
 use super::limiter::FailureLimiter;
 use super::usage::UsageRecorder;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, count};
 use crate::service::Tessera;
 use crate::settings::VerificationSettings;
 
@@ -272,7 +272,7 @@ impl Authenticator {
             .cache
             .insert(tag, application, secret_id, expires_at, generation)
             .unwrap_or_else(|| Verified::uncached(application, secret_id));
-        self.metrics.cache_entries.set(gauge(self.cache.len()));
+        self.metrics.cache_entries.set(count(self.cache.len()));
         Ok(Cold::Verified(verified))
     }
 }
@@ -294,9 +294,4 @@ impl Drop for Landing<'_> {
             flights.remove(&self.tag);
         }
     }
-}
-
-/// A count as a gauge value.
-pub(crate) fn gauge(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
