@@ -83,20 +83,18 @@ async fn organisation_application_secret_lifecycle_through_the_cli() {
     assert!(output.status.success(), "{}", stderr(&output));
     // The server learns of a change made by another process from the
     // change log, read every `sync_interval_milliseconds`.
-    let deleted = std::time::Instant::now();
-    loop {
-        let response = app
-            .post_token(
-                &[("grant_type", "client_credentials")],
-                Some((client_id, value)),
-            )
-            .await;
-        if response.status() == 401 {
-            break;
-        }
-        assert!(deleted.elapsed() < std::time::Duration::from_secs(1));
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    crate::helpers::poll_until(
+        std::time::Duration::from_secs(1),
+        "refused after the deletion",
+        || async {
+            let form = [("grant_type", "client_credentials")];
+            app.post_token(&form, Some((client_id, value)))
+                .await
+                .status()
+                == 401
+        },
+    )
+    .await;
     assert_eq!(
         app.cli_json(&["secret", "list", "--client-id", client_id]),
         serde_json::json!([])

@@ -722,3 +722,110 @@ impl TestApp {
         WebSession { cookie, csrf }
     }
 }
+
+/// Calls `check` every few milliseconds until it holds, returning how long
+/// that took; fails the test once `limit` has passed.
+pub async fn poll_until<F, Fut>(
+    limit: std::time::Duration,
+    what: &str,
+    mut check: F,
+) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if check().await {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// A real `tessera serve` process on loopback; killed when dropped.
+pub struct ServeProcess {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT` of the main listener.
+    pub address: String,
+    ops_address: String,
+}
+
+impl ServeProcess {
+    /// Spawns `tessera serve` in `dir` on `database_url` and `keys_dir`,
+    /// free ports and `warn` logs, with `env` on top; does not wait.
+    pub fn spawn(
+        dir: &std::path::Path,
+        database_url: &str,
+        keys_dir: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> Self {
+        let (port, ops) = (free_port(), free_port());
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("serve")
+            .current_dir(dir)
+            .env("TESSERA_DATABASE_URL", database_url)
+            .env("TESSERA_KEYS_DIR", keys_dir)
+            .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TESSERA_OPS_LISTEN", format!("127.0.0.1:{ops}"))
+            .env("TESSERA_LOG__LEVEL", "warn")
+            .envs(env.iter().copied())
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+            ops_address: format!("http://127.0.0.1:{ops}"),
+        }
+    }
+
+    /// Spawns one on `app`'s database and key folder and waits until ready.
+    pub async fn start_on(app: &TestApp, env: &[(&str, &str)]) -> Self {
+        let server = Self::spawn(app.dir.path(), &app.database.url, &app.keys_dir, env);
+        server.wait_ready(&app.client).await;
+        server
+    }
+
+    /// Waits (up to 30 s: a first start migrates) until `/readyz` is 200.
+    pub async fn wait_ready(&self, client: &reqwest::Client) {
+        let url = format!("{}/readyz", self.ops_address);
+        poll_until(std::time::Duration::from_secs(30), "ready", || async {
+            client
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        })
+        .await;
+    }
+
+    /// The status of a client-credentials request with HTTP Basic and an
+    /// optional `scope`.
+    pub async fn token_status(
+        &self,
+        client: &reqwest::Client,
+        client_id: &str,
+        secret: &str,
+        scope: Option<&str>,
+    ) -> u16 {
+        let mut form = vec![("grant_type", "client_credentials")];
+        form.extend(scope.map(|s| ("scope", s)));
+        client
+            .post(format!("{}/oauth2/token", self.address))
+            .header("authorization", basic_header(client_id, secret))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -3,7 +3,7 @@
 //! cold verification, the bounded queue, failure limits, write-behind
 //! `last_used_at`, and the metrics that show it.
 
-use crate::helpers::{TestClient, spawn_app, spawn_app_with};
+use crate::helpers::{ServeProcess, TestClient, poll_until, spawn_app, spawn_app_with};
 use serde_json::Value;
 use std::time::{Duration as StdDuration, Instant};
 use tessera_core::store::Store as _;
@@ -80,20 +80,16 @@ async fn a_cached_secret_deleted_by_another_process_is_refused_within_a_second()
         &client.secret_id.to_string(),
     ]);
     assert!(output.status.success());
-    let deleted = Instant::now();
-
-    loop {
-        let status = app.request_token(&client, &[]).await.status();
-        if status == 401 {
-            break;
-        }
-        assert_eq!(status, 200);
-        assert!(
-            deleted.elapsed() < StdDuration::from_secs(1),
-            "still issuing a second after the deletion"
-        );
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
+    poll_until(
+        StdDuration::from_secs(1),
+        "refused after the deletion",
+        || async {
+            let status = app.request_token(&client, &[]).await.status();
+            assert!(status == 200 || status == 401, "{status}");
+            status == 401
+        },
+    )
+    .await;
     assert_eq!(
         app.metric(
             "tessera_secret_cache_invalidations_total",
@@ -396,52 +392,22 @@ async fn secrets_are_counted_by_status() {
 async fn sigterm_stops_the_binary_gracefully_and_writes_pending_uses() {
     let app = spawn_app().await;
     let client = app.create_client(&[SMS]).await;
-    let (port, ops_port) = (crate::helpers::free_port(), crate::helpers::free_port());
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .arg("serve")
-        .current_dir(app.dir.path())
-        .env("TESSERA_DATABASE_URL", &app.database.url)
-        .env("TESSERA_KEYS_DIR", &app.keys_dir)
-        .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
-        .env("TESSERA_OPS_LISTEN", format!("127.0.0.1:{ops_port}"))
-        .env("TESSERA_USAGE__FLUSH_INTERVAL_SECONDS", "3600")
-        .env("TESSERA_LOG__LEVEL", "warn")
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while app
-        .client
-        .get(format!("http://127.0.0.1:{ops_port}/healthz"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(started.elapsed() < StdDuration::from_secs(20), "never up");
-        tokio::time::sleep(StdDuration::from_millis(50)).await;
-    }
-    let response = app
-        .client
-        .post(format!("http://127.0.0.1:{port}/oauth2/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header(
-            "authorization",
-            crate::helpers::basic_header(&client.client_id.to_string(), &client.secret),
-        )
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let mut server =
+        ServeProcess::start_on(&app, &[("TESSERA_USAGE__FLUSH_INTERVAL_SECONDS", "3600")]).await;
+    let id = client.client_id.to_string();
+    assert_eq!(
+        server
+            .token_status(&app.client, &id, &client.secret, None)
+            .await,
+        200
+    );
 
     let killed = std::process::Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || server.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = server.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 
     let store = app.open_store().await;

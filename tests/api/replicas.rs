@@ -4,7 +4,7 @@
 //! 503 until the database returns.
 
 use crate::helpers::{
-    TestApp, TestClient, free_port, spawn_app, spawn_app_on_with, spawn_app_with,
+    ServeProcess, TestApp, TestClient, poll_until, spawn_app, spawn_app_on_with, spawn_app_with,
 };
 use serde_json::Value;
 use std::time::{Duration as StdDuration, Instant};
@@ -21,19 +21,10 @@ async fn time_until(
     extra: &[(&str, &str)],
     status: u16,
 ) -> StdDuration {
-    let started = Instant::now();
-    loop {
-        let response = app.request_token(client, extra).await;
-        if response.status() == status {
-            return started.elapsed();
-        }
-        assert!(
-            started.elapsed() < StdDuration::from_secs(2),
-            "still {} after 2 s",
-            response.status()
-        );
-        tokio::time::sleep(StdDuration::from_millis(5)).await;
-    }
+    poll_until(StdDuration::from_secs(2), "token status", || async {
+        app.request_token(client, extra).await.status() == status
+    })
+    .await
 }
 
 #[tokio::test]
@@ -244,45 +235,16 @@ async fn replicas_starting_together_on_an_empty_database_share_one_key() {
     let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
     let url = format!("{base}/{name}");
     let keys = first.dir.path().join("shared-keys");
-    let ports: Vec<(u16, u16)> = (0..2).map(|_| (free_port(), free_port())).collect();
-    let mut servers: Vec<std::process::Child> = ports
-        .iter()
-        .map(|(port, ops)| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-                .arg("serve")
-                .current_dir(first.dir.path())
-                .env("TESSERA_DATABASE_URL", &url)
-                .env("TESSERA_KEYS_DIR", &keys)
-                .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
-                .env("TESSERA_OPS_LISTEN", format!("127.0.0.1:{ops}"))
-                .env("TESSERA_LOG__LEVEL", "warn")
-                .spawn()
-                .unwrap()
-        })
+    let servers: Vec<ServeProcess> = (0..2)
+        .map(|_| ServeProcess::spawn(first.dir.path(), &url, &keys, &[]))
         .collect();
 
     let mut kids = Vec::new();
-    for (port, ops) in &ports {
-        let started = Instant::now();
-        loop {
-            let up = first
-                .client
-                .get(format!("http://127.0.0.1:{ops}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200);
-            if up {
-                break;
-            }
-            assert!(
-                started.elapsed() < StdDuration::from_secs(30),
-                "a replica never started"
-            );
-            tokio::time::sleep(StdDuration::from_millis(100)).await;
-        }
+    for server in &servers {
+        server.wait_ready(&first.client).await;
         let jwks: Value = first
             .client
-            .get(format!("http://127.0.0.1:{port}/.well-known/jwks.json"))
+            .get(format!("{}/.well-known/jwks.json", server.address))
             .send()
             .await
             .unwrap()
@@ -297,10 +259,7 @@ async fn replicas_starting_together_on_an_empty_database_share_one_key() {
             .collect();
         kids.push(set);
     }
-    for server in &mut servers {
-        let _ = server.kill();
-        let _ = server.wait();
-    }
+    drop(servers);
     admin(&first, &format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#)).await;
     assert_eq!(kids[0].len(), 1, "{kids:?}");
     assert_eq!(kids[0], kids[1], "both replicas publish the same one key");
@@ -308,127 +267,61 @@ async fn replicas_starting_together_on_an_empty_database_share_one_key() {
     assert_eq!(files, 1, "one key was generated, not one per replica");
 }
 
-/// A real `tessera serve` process on `app`'s database and key folder.
-struct Replica {
-    child: std::process::Child,
-    address: String,
+/// A replica for the propagation test: every deleted secret it is polled
+/// with ends in a failure, and the test measures propagation, not the
+/// failure limits.
+async fn replica(app: &TestApp) -> ServeProcess {
+    ServeProcess::start_on(
+        app,
+        &[
+            ("TESSERA_REMINDERS__ENABLED", "false"),
+            ("TESSERA_VERIFICATION__MAX_FAILURES_PER_CLIENT", "0"),
+            ("TESSERA_VERIFICATION__MAX_FAILURES_PER_ADDRESS", "0"),
+        ],
+    )
+    .await
 }
 
-impl Replica {
-    async fn start(app: &TestApp) -> Self {
-        let (port, ops) = (free_port(), free_port());
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .arg("serve")
-            .current_dir(app.dir.path())
-            .env("TESSERA_DATABASE_URL", &app.database.url)
-            .env("TESSERA_KEYS_DIR", &app.keys_dir)
-            .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
-            .env("TESSERA_OPS_LISTEN", format!("127.0.0.1:{ops}"))
-            .env("TESSERA_REMINDERS__ENABLED", "false")
-            // Every deleted secret polled ends in a failure; the test measures
-            // propagation, not the failure limits.
-            .env("TESSERA_VERIFICATION__MAX_FAILURES_PER_CLIENT", "0")
-            .env("TESSERA_VERIFICATION__MAX_FAILURES_PER_ADDRESS", "0")
-            .env("TESSERA_LOG__LEVEL", "warn")
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while !app
-            .client
-            .get(format!("http://127.0.0.1:{ops}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            assert!(
-                started.elapsed() < StdDuration::from_secs(30),
-                "never ready"
-            );
-            tokio::time::sleep(StdDuration::from_millis(50)).await;
-        }
-        Self {
-            child,
-            address: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    /// Signs `user` in at the wall clock's TOTP step.
-    async fn login(&self, app: &TestApp, user: &crate::helpers::TestUser) -> String {
-        let response = app
-            .client
-            .post(format!("{}/api/v1/sessions", self.address))
-            .json(&serde_json::json!({
-                "email": user.email,
-                "password": user.password,
-                "totp_code": user.totp.generate_current().unwrap(),
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        let body: Value = response.json().await.unwrap();
-        body["token"].as_str().unwrap().to_owned()
-    }
-
-    async fn token_status(
-        &self,
-        app: &TestApp,
-        client_id: &str,
-        secret: &str,
-        scope: Option<&str>,
-    ) -> u16 {
-        let mut form = vec![("grant_type", "client_credentials")];
-        if let Some(scope) = scope {
-            form.push(("scope", scope));
-        }
-        app.client
-            .post(format!("{}/oauth2/token", self.address))
-            .header(
-                "authorization",
-                crate::helpers::basic_header(client_id, secret),
-            )
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-
-    /// Polls until the token request answers `status`; the time it took.
-    async fn time_until(
-        &self,
-        app: &TestApp,
-        client_id: &str,
-        secret: &str,
-        scope: Option<&str>,
-        status: u16,
-    ) -> StdDuration {
-        let started = Instant::now();
-        loop {
-            if self.token_status(app, client_id, secret, scope).await == status {
-                return started.elapsed();
-            }
-            assert!(
-                started.elapsed() < StdDuration::from_secs(2),
-                "not {status} after 2 s"
-            );
-            tokio::time::sleep(StdDuration::from_millis(5)).await;
-        }
-    }
+/// Signs `user` in at `server`, at the wall clock's TOTP step.
+async fn login(app: &TestApp, server: &ServeProcess, user: &crate::helpers::TestUser) -> String {
+    let response = app
+        .client
+        .post(format!("{}/api/v1/sessions", server.address))
+        .json(&serde_json::json!({
+            "email": user.email,
+            "password": user.password,
+            "totp_code": user.totp.generate_current().unwrap(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
 }
 
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Polls `server` until the token request answers `status`; the time it took.
+async fn server_time_until(
+    app: &TestApp,
+    server: &ServeProcess,
+    client_id: &str,
+    secret: &str,
+    scope: Option<&str>,
+    status: u16,
+) -> StdDuration {
+    poll_until(StdDuration::from_secs(2), "token status", || async {
+        server
+            .token_status(&app.client, client_id, secret, scope)
+            .await
+            == status
+    })
+    .await
 }
 
 #[tokio::test]
 async fn two_serve_processes_apply_changes_made_through_the_other_within_a_second() {
     let app = spawn_app().await;
-    let (a, b) = (Replica::start(&app).await, Replica::start(&app).await);
+    let (a, b) = (replica(&app).await, replica(&app).await);
     let client = app.create_client(&[SMS, DMS]).await;
     let client_id = client.client_id.to_string();
     let org = app
@@ -443,7 +336,7 @@ async fn two_serve_processes_apply_changes_made_through_the_other_within_a_secon
         .create_user(tessera_core::user::Role::CredentialManager, Some(org))
         .await;
     let admin = app.create_user(tessera_core::user::Role::Admin, None).await;
-    let manager_session = a.login(&app, &manager).await;
+    let manager_session = login(&app, &a, &manager).await;
 
     // Secrets created and deleted through replica A's API; replica B has
     // each one cached when it is deleted.
@@ -465,8 +358,14 @@ async fn two_serve_processes_apply_changes_made_through_the_other_within_a_secon
             .unwrap();
         let secret = created["secret"].as_str().unwrap();
         let id = created["id"].as_str().unwrap();
-        assert_eq!(b.token_status(&app, &client_id, secret, None).await, 200);
-        assert_eq!(b.token_status(&app, &client_id, secret, None).await, 200);
+        assert_eq!(
+            b.token_status(&app.client, &client_id, secret, None).await,
+            200
+        );
+        assert_eq!(
+            b.token_status(&app.client, &client_id, secret, None).await,
+            200
+        );
 
         let deleted = app
             .client
@@ -479,7 +378,7 @@ async fn two_serve_processes_apply_changes_made_through_the_other_within_a_secon
             .await
             .unwrap();
         assert_eq!(deleted.status(), 204);
-        worst = worst.max(b.time_until(&app, &client_id, secret, None, 401).await);
+        worst = worst.max(server_time_until(&app, &b, &client_id, secret, None, 401).await);
     }
     eprintln!(
         "two processes: a deletion through A was refused by B within {worst:?} (worst of 50)"
@@ -487,9 +386,9 @@ async fn two_serve_processes_apply_changes_made_through_the_other_within_a_secon
     assert!(worst < StdDuration::from_secs(1), "{worst:?}");
 
     // A permission removed through A's API.
-    let admin_session = a.login(&app, &admin).await;
+    let admin_session = login(&app, &a, &admin).await;
     assert_eq!(
-        b.token_status(&app, &client_id, &client.secret, Some(DMS))
+        b.token_status(&app.client, &client_id, &client.secret, Some(DMS))
             .await,
         200
     );
@@ -505,9 +404,7 @@ async fn two_serve_processes_apply_changes_made_through_the_other_within_a_secon
         .await
         .unwrap();
     assert_eq!(changed.status(), 200);
-    let took = b
-        .time_until(&app, &client_id, &client.secret, Some(DMS), 400)
-        .await;
+    let took = server_time_until(&app, &b, &client_id, &client.secret, Some(DMS), 400).await;
     eprintln!("two processes: a permission removed through A was refused by B within {took:?}");
     assert!(took < StdDuration::from_secs(1));
 }
