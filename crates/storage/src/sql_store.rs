@@ -197,6 +197,24 @@ async fn record_change(
     Ok(())
 }
 
+/// Ends a transaction that deleted `deleted` rows of `client_id`'s: with
+/// none, nothing changed and it is rolled back; otherwise the change is
+/// recorded for the servers' caches and committed. Returns whether anything
+/// was deleted.
+async fn commit_deletion(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    client_id: ClientId,
+    at: OffsetDateTime,
+    deleted: u64,
+) -> Result<bool, StoreError> {
+    if deleted == 0 {
+        return Ok(false);
+    }
+    record_change(&mut tx, client_id, at).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(true)
+}
+
 /// Inserts an application's permission rows inside `tx`.
 async fn insert_permissions(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -373,12 +391,7 @@ impl Store for SqlStore {
             .await
             .map_err(db)?
             .rows_affected();
-        if deleted == 0 {
-            return Ok(false);
-        }
-        record_change(&mut tx, client_id, at).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(true)
+        commit_deletion(tx, client_id, at, deleted).await
     }
 
     #[tracing::instrument(skip_all, fields(client_id = %secret.record.client_id, secret_id = %secret.record.id))]
@@ -455,12 +468,7 @@ impl Store for SqlStore {
             .await
             .map_err(db)?
             .rows_affected();
-        if deleted == 0 {
-            return Ok(false);
-        }
-        record_change(&mut tx, client_id, at).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(true)
+        commit_deletion(tx, client_id, at, deleted).await
     }
 
     #[tracing::instrument(skip_all, fields(client_id = %client_id))]
