@@ -11,7 +11,7 @@ use tessera_core::ids::ClientId;
 use tessera_core::organisation::NewOrganisation;
 use tessera_core::password::Argon2Config;
 use tessera_core::secret::PlainSecret;
-use tessera_core::store::Store as _;
+use tessera_core::store::prelude::*;
 use tessera_core::{Clock as _, SystemClock};
 use tessera_server::Settings;
 use tessera_server::keys::{Algorithm, KeyDirectory, register_all};

@@ -593,7 +593,7 @@ impl TestApp {
         client_id: ClientId,
         secret_id: SecretId,
     ) -> time::OffsetDateTime {
-        use tessera_core::store::Store as _;
+        use tessera_core::store::prelude::*;
         let store = self.open_store().await;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         loop {

@@ -6,7 +6,7 @@
 use crate::helpers::{ServeProcess, TestClient, poll_until, spawn_app, spawn_app_with};
 use serde_json::Value;
 use std::time::{Duration as StdDuration, Instant};
-use tessera_core::store::Store as _;
+use tessera_core::store::prelude::*;
 use time::Duration;
 
 const SMS: &str = "search-match-sandbox";

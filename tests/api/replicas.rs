@@ -176,7 +176,7 @@ async fn during_a_database_outage_cached_clients_get_tokens_and_others_get_503()
     let store = app.open_store().await;
     let deadline = Instant::now() + StdDuration::from_secs(5);
     loop {
-        use tessera_core::store::Store as _;
+        use tessera_core::store::prelude::*;
         let secrets = store.secrets(cached.client_id).await.unwrap();
         if secrets[0].last_used_at.map(|t| t.unix_timestamp())
             == Some(app.clock_now().unix_timestamp())

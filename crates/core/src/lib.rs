@@ -5,7 +5,6 @@
 //! Nothing here knows HTTP or SQL: the server parses requests into these
 //! types and the storage crate implements [`store::Store`].
 
-pub mod account_store;
 pub mod application;
 pub mod audit;
 pub mod clock;

@@ -3,7 +3,6 @@
 
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
-use tessera_core::account_store::AccountStore;
 use tessera_core::audit::{
     Actor, AuditAction, AuditEvent, AuditOutcome, AuditQuery, NewAuditEvent,
 };
@@ -11,16 +10,13 @@ use tessera_core::ids::{SessionId, UserId};
 use tessera_core::password::PhcHash;
 use tessera_core::session::{LoginState, Session, SessionTokenHash};
 use tessera_core::store::StoreError;
-use tessera_core::user::User;
+use tessera_core::store::{AccountStore, UserCredentials};
+use tessera_core::user::{Email, TotpSecret, User};
 use time::OffsetDateTime;
 
 use crate::error::{db, on_unique};
 use crate::rows;
-use crate::sql_store::SqlStore;
-
-fn epoch(t: OffsetDateTime) -> i64 {
-    t.unix_timestamp()
-}
+use crate::sql_store::{SqlStore, epoch};
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_owned())
@@ -73,6 +69,23 @@ fn audit_event(row: &AnyRow) -> Result<AuditEvent, StoreError> {
 
 #[async_trait::async_trait]
 impl AccountStore for SqlStore {
+    async fn user_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, email, role, organisation_id, password_hash, totp_secret, created_at \
+             FROM users WHERE email = $1",
+        )
+        .bind(email.as_ref().to_owned())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(UserCredentials {
+            user: rows::user(&row)?,
+            password_hash: PhcHash::from_stored(rows::text(&row, "password_hash")?),
+            totp: TotpSecret::from_stored(rows::text(&row, "totp_secret")?),
+        }))
+    }
+
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         sqlx::query("SELECT id, email, role, organisation_id, created_at FROM users WHERE id = $1")
             .bind(id.to_string())

@@ -1,4 +1,4 @@
-//! sqlx implementation of [`tessera_core::store::Store`] for SQLite (the
+//! sqlx implementation of the store traits of [`tessera_core::store`] for SQLite (the
 //! embedded default) and PostgreSQL (for several replicas).
 //!
 //! Both dialects run the same query text through sqlx's `Any` driver: the
@@ -7,7 +7,12 @@
 //! migrations folder.
 
 mod accounts;
+mod admin;
+mod credentials;
 mod error;
+mod keys;
+mod ops;
+mod reminders;
 mod rows;
 mod sql_store;
 

@@ -1,19 +1,29 @@
-//! The storage of accounts: sessions, sign-in state and the audit log.
-//!
-//! A trait of its own, which [`crate::store::Store`] requires, so the two
-//! concerns evolve apart.
+//! The storage of accounts: sign-in state, sessions and the audit log.
 
 use crate::audit::{AuditEvent, AuditQuery, NewAuditEvent};
 use crate::ids::{SessionId, UserId};
 use crate::password::PhcHash;
 use crate::session::{LoginState, Session, SessionTokenHash};
 use crate::store::StoreError;
-use crate::user::User;
+use crate::user::{Email, TotpSecret, User};
 use time::OffsetDateTime;
+
+/// A user with what signing in checks.
+#[derive(Debug, Clone)]
+pub struct UserCredentials {
+    /// The user.
+    pub user: User,
+    /// argon2id hash of the password.
+    pub password_hash: PhcHash,
+    /// TOTP shared secret.
+    pub totp: TotpSecret,
+}
 
 /// Persistent storage of sessions, sign-in state and audit events.
 #[async_trait::async_trait]
 pub trait AccountStore: Send + Sync + 'static {
+    /// A user with the hashes sign-in checks.
+    async fn user_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError>;
     /// One user, by id.
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     /// A user's sign-in state.

@@ -1,0 +1,367 @@
+//! [`AdminStore`]: organisations, applications with their permissions and
+//! secrets, and users.
+
+use sqlx::{AnyPool, Row as _};
+use tessera_core::application::{Application, Permissions};
+use tessera_core::ids::{ClientId, OrganisationId, SecretId};
+use tessera_core::organisation::Organisation;
+use tessera_core::password::PhcHash;
+use tessera_core::resource::ResourceId;
+use tessera_core::secret::{MAX_SECRETS_PER_APPLICATION, NewSecret, SecretRecord};
+use tessera_core::store::{AdminStore, StoreError};
+use tessera_core::user::{TotpSecret, User};
+use time::OffsetDateTime;
+
+use crate::error::{db, on_unique};
+use crate::rows;
+use crate::sql_store::{SqlStore, epoch};
+
+/// The application with its permissions, if there is one.
+pub(crate) async fn load_application(
+    pool: &AnyPool,
+    client_id: ClientId,
+) -> Result<Option<Application>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {APPLICATION_COLUMNS} FROM applications WHERE client_id = $1"
+    ))
+    .bind(client_id.to_string())
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?;
+    let Some(row) = row else { return Ok(None) };
+    let mut app = rows::application(&row)?;
+    app.permissions = permissions_of(pool, client_id).await?;
+    Ok(Some(app))
+}
+
+pub(crate) async fn permissions_of(
+    pool: &AnyPool,
+    client_id: ClientId,
+) -> Result<Permissions, StoreError> {
+    let rows = sqlx::query("SELECT resource_id FROM application_permissions WHERE client_id = $1")
+        .bind(client_id.to_string())
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    rows.iter()
+        .map(|r| {
+            ResourceId::parse(&rows::text(r, "resource_id")?)
+                .map_err(|_| StoreError::Corrupt("resource_id".into()))
+        })
+        .collect()
+}
+
+/// Records, inside the transaction making it, a change running servers must
+/// apply to their secret caches.
+async fn record_change(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    client_id: ClientId,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO credential_changes (client_id, changed_at) VALUES ($1, $2)")
+        .bind(client_id.to_string())
+        .bind(epoch(at))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+/// Ends a transaction that deleted `deleted` rows of `client_id`'s: with
+/// none, nothing changed and it is rolled back; otherwise the change is
+/// recorded for the servers' caches and committed. Returns whether anything
+/// was deleted.
+async fn commit_deletion(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    client_id: ClientId,
+    at: OffsetDateTime,
+    deleted: u64,
+) -> Result<bool, StoreError> {
+    if deleted == 0 {
+        return Ok(false);
+    }
+    record_change(&mut tx, client_id, at).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(true)
+}
+
+/// Inserts an application's permission rows inside `tx`.
+async fn insert_permissions(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    client_id: ClientId,
+    permissions: &Permissions,
+) -> Result<(), StoreError> {
+    for resource in permissions {
+        sqlx::query("INSERT INTO application_permissions (client_id, resource_id) VALUES ($1, $2)")
+            .bind(client_id.to_string())
+            .bind(resource.as_str().to_owned())
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+const APPLICATION_COLUMNS: &str = "client_id, name, organisation_id, kind, api, created_at";
+const SECRET_COLUMNS: &str =
+    "id, client_id, name, hint, created_at, created_by, expires_at, last_used_at";
+
+#[async_trait::async_trait]
+impl AdminStore for SqlStore {
+    #[tracing::instrument(skip_all, fields(organisation = %org.id))]
+    async fn create_organisation(&self, org: &Organisation) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO organisations (id, name, country, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(org.id.to_string())
+        .bind(org.name.as_ref().to_owned())
+        .bind(org.country.as_str().to_owned())
+        .bind(epoch(org.created_at))
+        .execute(self.pool())
+        .await
+        .map_err(on_unique("name"))?;
+        Ok(())
+    }
+
+    async fn organisation(&self, id: OrganisationId) -> Result<Option<Organisation>, StoreError> {
+        sqlx::query("SELECT id, name, country, created_at FROM organisations WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?
+            .as_ref()
+            .map(rows::organisation)
+            .transpose()
+    }
+
+    async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
+        sqlx::query("SELECT id, name, country, created_at FROM organisations ORDER BY name")
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?
+            .iter()
+            .map(rows::organisation)
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %app.client_id))]
+    async fn create_application(&self, app: &Application) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        sqlx::query(
+            "INSERT INTO applications (client_id, name, organisation_id, kind, api, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(app.client_id.to_string())
+        .bind(app.name.as_ref().to_owned())
+        .bind(app.organisation_id.to_string())
+        .bind(app.kind.as_str())
+        .bind(app.api.as_ref().to_owned())
+        .bind(epoch(app.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(on_unique("name"))?;
+        insert_permissions(&mut tx, app.client_id, &app.permissions).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn application(&self, client_id: ClientId) -> Result<Option<Application>, StoreError> {
+        load_application(self.pool(), client_id).await
+    }
+
+    async fn applications(
+        &self,
+        organisation: Option<OrganisationId>,
+    ) -> Result<Vec<Application>, StoreError> {
+        let filtered = format!(
+            "SELECT {APPLICATION_COLUMNS} FROM applications WHERE organisation_id = $1 ORDER BY name"
+        );
+        let all = format!("SELECT {APPLICATION_COLUMNS} FROM applications ORDER BY name");
+        let query = match organisation {
+            Some(org) => sqlx::query(&filtered).bind(org.to_string()),
+            None => sqlx::query(&all),
+        };
+        let mut apps = query
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?
+            .iter()
+            .map(rows::application)
+            .collect::<Result<Vec<_>, _>>()?;
+        for app in &mut apps {
+            app.permissions = permissions_of(self.pool(), app.client_id).await?;
+        }
+        Ok(apps)
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %client_id))]
+    async fn set_permissions(
+        &self,
+        client_id: ClientId,
+        permissions: &Permissions,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        let found =
+            sqlx::query("UPDATE applications SET updated_at = updated_at WHERE client_id = $1")
+                .bind(client_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected();
+        if found == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM application_permissions WHERE client_id = $1")
+            .bind(client_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        insert_permissions(&mut tx, client_id, permissions).await?;
+        record_change(&mut tx, client_id, at).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %client_id))]
+    async fn delete_application(
+        &self,
+        client_id: ClientId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        // Children first: SQLite enforces the cascade only when a connection
+        // enables foreign keys, and this must not depend on it.
+        for table in ["client_secrets", "application_permissions"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE client_id = $1"))
+                .bind(client_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        let deleted = sqlx::query("DELETE FROM applications WHERE client_id = $1")
+            .bind(client_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        commit_deletion(tx, client_id, at, deleted).await
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %secret.record.client_id, secret_id = %secret.record.id))]
+    async fn create_secret(&self, secret: &NewSecret) -> Result<(), StoreError> {
+        let r = &secret.record;
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        // Touching the application row first serialises concurrent creations
+        // for one application (a row lock on PostgreSQL, the write lock on
+        // SQLite), so the count below cannot be raced past five.
+        let found = sqlx::query("UPDATE applications SET updated_at = $1 WHERE client_id = $2")
+            .bind(epoch(r.created_at))
+            .bind(r.client_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if found == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let count: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM client_secrets WHERE client_id = $1")
+                .bind(r.client_id.to_string())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?
+                .try_get("n")
+                .map_err(db)?;
+        if count >= MAX_SECRETS_PER_APPLICATION as i64 {
+            return Err(StoreError::SecretLimitReached);
+        }
+        sqlx::query(
+            "INSERT INTO client_secrets (id, client_id, name, hint, hash, created_at, created_by, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(r.id.to_string())
+        .bind(r.client_id.to_string())
+        .bind(r.name.as_ref().to_owned())
+        .bind(r.hint.clone())
+        .bind(secret.hash.as_str().to_owned())
+        .bind(epoch(r.created_at))
+        .bind(r.created_by.clone())
+        .bind(epoch(r.expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn secrets(&self, client_id: ClientId) -> Result<Vec<SecretRecord>, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {SECRET_COLUMNS} FROM client_secrets WHERE client_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(client_id.to_string())
+        .fetch_all(self.pool())
+        .await
+        .map_err(db)?
+        .iter()
+        .map(rows::secret_record)
+        .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(client_id = %client_id, secret_id = %id))]
+    async fn delete_secret(
+        &self,
+        client_id: ClientId,
+        id: SecretId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        let deleted = sqlx::query("DELETE FROM client_secrets WHERE id = $1 AND client_id = $2")
+            .bind(id.to_string())
+            .bind(client_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        commit_deletion(tx, client_id, at, deleted).await
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
+    async fn create_user(
+        &self,
+        user: &User,
+        password_hash: &PhcHash,
+        totp: &TotpSecret,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (id, email, role, organisation_id, password_hash, totp_secret, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(user.id.to_string())
+        .bind(user.email.as_ref().to_owned())
+        .bind(user.role.as_str())
+        .bind(user.organisation_id.map(|o| o.to_string()))
+        .bind(password_hash.as_str().to_owned())
+        .bind(totp.expose_base32().to_owned())
+        .bind(epoch(user.created_at))
+        .execute(self.pool())
+        .await
+        .map_err(on_unique("email"))?;
+        Ok(())
+    }
+
+    async fn users(&self, organisation: Option<OrganisationId>) -> Result<Vec<User>, StoreError> {
+        let columns = "id, email, role, organisation_id, created_at";
+        let filtered =
+            format!("SELECT {columns} FROM users WHERE organisation_id = $1 ORDER BY email");
+        let all = format!("SELECT {columns} FROM users ORDER BY email");
+        let query = match organisation {
+            Some(org) => sqlx::query(&filtered).bind(org.to_string()),
+            None => sqlx::query(&all),
+        };
+        query
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?
+            .iter()
+            .map(rows::user)
+            .collect()
+    }
+}
