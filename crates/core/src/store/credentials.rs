@@ -55,3 +55,13 @@ pub trait CredentialStore: Send + Sync + 'static {
     /// Forgets changes recorded before `before`.
     async fn prune_credential_changes(&self, before: OffsetDateTime) -> Result<(), StoreError>;
 }
+
+/// Told of every credential change this process commits (a secret deleted,
+/// permissions replaced, an application deleted), before the change is
+/// answered: the token path's cache implements it, so a change applies to
+/// this process's very next token request. Other processes learn of it from
+/// the change log ([`CredentialStore::credential_changes`]).
+pub trait CredentialsChanged: Send + Sync + 'static {
+    /// `client_id`'s credentials changed: forget what was verified for it.
+    fn credentials_changed(&self, client_id: ClientId);
+}

@@ -26,7 +26,7 @@ mod reminders;
 
 pub use accounts::{AccountStore, UserCredentials};
 pub use admin::AdminStore;
-pub use credentials::{ClientCredentials, CredentialChange, CredentialStore};
+pub use credentials::{ClientCredentials, CredentialChange, CredentialStore, CredentialsChanged};
 pub use keys::{KeyStore, SigningKeyRecord};
 pub use ops::{OpsStore, SecretCounts};
 pub use reminders::{ExpiringSecret, ReminderOutcome, ReminderStore};
