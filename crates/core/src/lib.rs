@@ -5,6 +5,7 @@
 //! Nothing here knows HTTP or SQL: the server parses requests into these
 //! types and the storage crate implements [`store::Store`].
 
+pub mod actor;
 pub mod application;
 pub mod audit;
 pub mod clock;

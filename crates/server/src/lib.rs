@@ -3,7 +3,6 @@
 //! operations (`service`) that the command line shares with the API, and
 //! the web page (`web`) on the management operations.
 
-pub mod accounts;
 pub mod discovery;
 pub mod error;
 pub mod keys;

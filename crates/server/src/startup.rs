@@ -12,9 +12,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tessera_admin::{Admin, Policies};
 use tessera_core::Clock;
 use tessera_core::password::Hasher;
 use tessera_core::resource::ResourceCatalog;
+use tessera_core::session::{LoginPolicy, SessionPolicy};
 use tessera_core::store::Store;
 use tessera_storage::{PoolConfig, SqlStore};
 use tokio::net::TcpListener;
@@ -54,23 +56,54 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
     Ok(store)
 }
 
-/// The operations over the configured store, for the command line.
-pub async fn open_tessera(
+/// The session and sign-in policies of `settings`.
+pub fn policies(settings: &Settings) -> Policies {
+    let seconds = |s: u32| time::Duration::seconds(i64::from(s));
+    Policies {
+        sessions: SessionPolicy {
+            idle_timeout: seconds(settings.sessions.idle_timeout_seconds),
+            absolute_timeout: seconds(settings.sessions.absolute_timeout_seconds),
+        },
+        login: LoginPolicy {
+            max_failed_attempts: settings.login.max_failed_attempts,
+            lockout: seconds(settings.login.lockout_seconds),
+        },
+    }
+}
+
+/// The use cases over `store`, as `settings` configure them.
+pub fn admin(
     settings: &Settings,
+    store: &SqlStore,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<(SqlStore, Tessera)> {
-    let store = open_store(settings).await?;
+) -> anyhow::Result<Admin> {
     let catalog =
         ResourceCatalog::new(settings.resources.clone()).context("Invalid resource catalog")?;
     let hasher = Hasher::new(settings.argon2).context("Invalid argon2 settings")?;
-    let tessera = Tessera::new(Arc::new(store.clone()), hasher, clock, Arc::new(catalog));
-    Ok((store, tessera))
+    Ok(Admin::new(
+        Arc::new(store.clone()),
+        hasher,
+        clock,
+        Arc::new(catalog),
+        policies(settings),
+    ))
+}
+
+/// The use cases over the configured store (opened and migrated), for the
+/// command line.
+pub async fn open_admin(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(SqlStore, Admin)> {
+    let store = open_store(settings).await?;
+    let admin = admin(settings, &store, clock)?;
+    Ok((store, admin))
 }
 
 /// The reminder scheduler the settings describe.
 pub fn reminders(
     settings: &Settings,
-    tessera: Tessera,
+    admin: Admin,
     issuer: &str,
     metrics: Metrics,
 ) -> anyhow::Result<Reminders> {
@@ -81,7 +114,7 @@ pub fn reminders(
         settings.reminders.management_url.trim().to_owned()
     };
     Reminders::new(
-        tessera,
+        admin,
         mailer,
         settings.reminders.clone(),
         &settings.email.from,
@@ -105,7 +138,13 @@ impl Application {
     /// (port 0 picks a free port).
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
-        let (store, tessera) = open_tessera(&settings, clock.clone()).await?;
+        let (store, admin) = open_admin(&settings, clock.clone()).await?;
+        let tessera = Tessera::new(
+            Arc::new(store.clone()),
+            Hasher::new(settings.argon2).context("Invalid argon2 settings")?,
+            clock.clone(),
+            admin.catalog().clone(),
+        );
         let dir = KeyDirectory::new(&settings.keys_dir);
         ensure_active_key(&store, &dir, settings.token.algorithm, clock.as_ref())
             .await
@@ -129,7 +168,7 @@ impl Application {
             settings.cache.trust_without_database_seconds,
             clock.now().unix_timestamp(),
         ));
-        let tessera = tessera.with_cache(cache.clone());
+        let admin = admin.notifying(cache.clone());
         let usage = Arc::new(UsageRecorder::default());
         let auth = Authenticator::new(
             cache,
@@ -138,6 +177,7 @@ impl Application {
             metrics.clone(),
         );
         let state = AppState(Arc::new(AppInner {
+            admin,
             tessera,
             auth,
             usage,
@@ -149,7 +189,7 @@ impl Application {
         }));
         let reminders = Arc::new(reminders(
             &state.settings,
-            state.tessera.clone(),
+            state.admin.clone(),
             &state.issuer,
             state.metrics.clone(),
         )?);
@@ -186,9 +226,9 @@ impl Application {
         &self.reminders
     }
 
-    /// The operations on records, for `serve --demo`.
-    pub fn tessera(&self) -> &Tessera {
-        &self.state.tessera
+    /// The use cases, for `serve --demo`.
+    pub fn admin(&self) -> &Admin {
+        &self.state.admin
     }
 
     /// Serves until `shutdown` completes, then stops accepting, finishes the

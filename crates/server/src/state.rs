@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use tessera_admin::Admin;
+
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::service::Tessera;
@@ -16,7 +18,9 @@ pub struct AppState(pub Arc<AppInner>);
 /// What [`AppState`] holds.
 #[derive(Debug)]
 pub struct AppInner {
-    /// Operations on records (store, hasher, clock, catalog).
+    /// The use cases: every change anyone can make.
+    pub admin: Admin,
+    /// What the token path reads (store, hasher, clock, catalog).
     pub tessera: Tessera,
     /// Client authentication: the verified-secret cache and cold verification.
     pub auth: Authenticator,

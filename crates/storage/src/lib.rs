@@ -8,6 +8,7 @@
 
 mod accounts;
 mod admin;
+mod audit;
 mod credentials;
 mod error;
 mod keys;

@@ -325,6 +325,12 @@ impl SecretCache {
     pub const ENTRY_BYTES: usize = size_of::<Tag>() + size_of::<Entry>() + 1;
 }
 
+impl tessera_core::store::CredentialsChanged for SecretCache {
+    fn credentials_changed(&self, client_id: ClientId) {
+        self.invalidate(client_id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
