@@ -18,4 +18,4 @@ mod rows;
 mod sql_store;
 
 pub use error::StorageError;
-pub use sql_store::{Backend, PoolConfig, SqlStore};
+pub use sql_store::{PoolConfig, SqlStore};
