@@ -14,9 +14,9 @@ use tessera_core::secret::PlainSecret;
 use tessera_core::store::prelude::*;
 use tessera_core::{Clock as _, SystemClock};
 use tessera_server::Settings;
-use tessera_server::keys::{Algorithm, KeyDirectory, register_all};
 use tessera_server::service::Tessera;
 use tessera_server::startup::{open_store, open_tessera};
+use tessera_token::keys::{Algorithm, KeyDirectory, register_all};
 
 use crate::floor::PERMISSIONS;
 

@@ -6,7 +6,6 @@
 pub mod accounts;
 pub mod discovery;
 pub mod error;
-pub mod keys;
 pub mod management;
 pub mod metrics;
 pub mod ops;

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use tessera_core::password::Argon2Config;
 use tessera_core::resource::Resource;
 
-use crate::keys::Algorithm;
+use tessera_token::keys::Algorithm;
 
 /// The committed defaults, every key documented there.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");

@@ -17,12 +17,12 @@ use tessera_core::password::Hasher;
 use tessera_core::resource::ResourceCatalog;
 use tessera_core::store::Store;
 use tessera_storage::{PoolConfig, SqlStore};
+use tessera_token::keys::{KeyDirectory, KeyRing, ensure_active_key};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::discovery;
-use crate::keys::{KeyDirectory, KeyRing, ensure_active_key};
 use crate::metrics::Metrics;
 use crate::ops;
 use crate::reminders::{Mailer, Reminders};

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::service::Tessera;
 use crate::settings::Settings;
 use crate::token::usage::UsageRecorder;
 use crate::token::verifier::Authenticator;
+use tessera_token::keys::KeyRing;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone, Debug)]
