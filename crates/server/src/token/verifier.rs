@@ -21,7 +21,7 @@ use super::limiter::FailureLimiter;
 use super::usage::UsageRecorder;
 use crate::metrics::{Metrics, count};
 use crate::service::Tessera;
-use crate::settings::VerificationSettings;
+use tessera_token::settings::VerificationSettings;
 
 /// Why a client was not authenticated.
 #[derive(Debug, Clone)]
