@@ -13,11 +13,9 @@ use tessera_core::organisation::{NewOrganisation, Organisation};
 use tessera_core::password::{Hasher, PhcHash};
 use tessera_core::resource::ResourceCatalog;
 use tessera_core::secret::{NewSecret, PlainSecret, SecretName, SecretRecord, resolve_expiry};
-use tessera_core::store::{Store, StoreError};
+use tessera_core::store::{CredentialsChanged, Store, StoreError};
 use tessera_core::user::{Email, Role, TotpSecret, User, generate_password};
 use time::OffsetDateTime;
-
-use crate::token::cache::SecretCache;
 
 /// Why an operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +85,7 @@ pub struct Tessera {
     hasher: Hasher,
     clock: Arc<dyn Clock>,
     catalog: Arc<ResourceCatalog>,
-    cache: Option<Arc<SecretCache>>,
+    cache: Option<Arc<dyn CredentialsChanged>>,
 }
 
 impl std::fmt::Debug for Tessera {
@@ -130,14 +128,14 @@ impl Tessera {
 
     /// The same operations, dropping what they change from `cache` before
     /// they return, so the change applies to this server's next request.
-    pub fn with_cache(mut self, cache: Arc<SecretCache>) -> Self {
+    pub fn with_cache(mut self, cache: Arc<dyn CredentialsChanged>) -> Self {
         self.cache = Some(cache);
         self
     }
 
     fn invalidate(&self, client_id: ClientId) {
         if let Some(cache) = &self.cache {
-            cache.invalidate(client_id);
+            cache.credentials_changed(client_id);
         }
     }
 
