@@ -18,6 +18,7 @@ use tessera_core::resource::ResourceCatalog;
 use tessera_core::store::Store;
 use tessera_storage::{PoolConfig, SqlStore};
 use tessera_token::keys::{KeyDirectory, KeyRing, ensure_active_key};
+use tessera_token::metrics::TokenMetrics;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -124,6 +125,8 @@ impl Application {
         let discovery =
             bytes::Bytes::from(discovery::metadata(&issuer, tessera.catalog()).to_string());
         let metrics = Metrics::new().context("Failed to register metrics")?;
+        let token_metrics =
+            TokenMetrics::register(metrics.registry()).context("Failed to register metrics")?;
         let cache = Arc::new(SecretCache::new(
             settings.cache.capacity,
             settings.cache.trust_without_database_seconds,
@@ -135,7 +138,7 @@ impl Application {
             cache,
             usage.clone(),
             &settings.verification,
-            metrics.clone(),
+            token_metrics.clone(),
         );
         let state = AppState(Arc::new(AppInner {
             tessera,
@@ -143,6 +146,7 @@ impl Application {
             usage,
             keys,
             metrics,
+            token_metrics,
             settings,
             issuer,
             discovery,

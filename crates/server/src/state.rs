@@ -8,6 +8,7 @@ use crate::settings::Settings;
 use crate::token::usage::UsageRecorder;
 use crate::token::verifier::Authenticator;
 use tessera_token::keys::KeyRing;
+use tessera_token::metrics::TokenMetrics;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone, Debug)]
@@ -24,8 +25,10 @@ pub struct AppInner {
     pub usage: Arc<UsageRecorder>,
     /// Signing keys.
     pub keys: KeyRing,
-    /// Metrics.
+    /// The server's metrics, and the registry of every metric.
     pub metrics: Metrics,
+    /// The token path's metrics.
+    pub token_metrics: TokenMetrics,
     /// Configuration.
     pub settings: Arc<Settings>,
     /// The issuer URL, without a trailing slash.

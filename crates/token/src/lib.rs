@@ -1,4 +1,6 @@
-//! Tessera's token hot path. So far: the signing keys and the settings.
+//! Tessera's token hot path. So far: the signing keys, the
+//! settings and the metrics.
 
 pub mod keys;
+pub mod metrics;
 pub mod settings;

@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 use tessera_core::application::Application;
 use tessera_core::token::{AccessTokenClaims, Audience, TokenError, select_resources};
+use tessera_token::metrics::TokenOutcome;
 
 use crate::error::OAuthError;
 use crate::state::AppState;
@@ -37,19 +38,12 @@ pub async fn post_token(
 ) -> Response {
     let started = Instant::now();
     let (outcome, response) = match handle(&state, peer, &headers, body).await {
-        Ok(response) => ("issued", response),
-        Err(error) => (error.outcome(), error.into_response()),
+        Ok(response) => (TokenOutcome::Issued, response),
+        Err(error) => (error.outcome, error.into_response()),
     };
     state
-        .metrics
-        .token_requests
-        .with_label_values(&[outcome])
-        .inc();
-    state
-        .metrics
-        .token_duration
-        .with_label_values(&[outcome])
-        .observe(started.elapsed().as_secs_f64());
+        .token_metrics
+        .observe_request(outcome, started.elapsed().as_secs_f64());
     response
 }
 

@@ -119,11 +119,7 @@ pub async fn run(state: AppState, stopped: impl Future<Output = ()>) {
         let now = state.tessera.clock().now().unix_timestamp();
         match read_once(store, &mut feed, now).await {
             Ok(changed) => {
-                state
-                    .metrics
-                    .change_log_reads
-                    .with_label_values(&["ok"])
-                    .inc();
+                state.token_metrics.change_log_reads.ok.inc();
                 // Rows older than the log keeps may be gone: after so long
                 // without a read, start from an empty cache.
                 if last_read.is_some_and(|t| now - t >= CHANGE_LOG_RETENTION_SECONDS / 2) {
@@ -134,22 +130,14 @@ pub async fn run(state: AppState, stopped: impl Future<Output = ()>) {
                 }
                 for client_id in changed {
                     cache.invalidate(client_id);
-                    state
-                        .metrics
-                        .cache_invalidations
-                        .with_label_values(&["change_log"])
-                        .inc();
+                    state.token_metrics.cache_invalidations_change_log.inc();
                 }
-                state.metrics.cache_entries.set(count(cache.len()));
+                state.token_metrics.cache_entries.set(count(cache.len()));
                 cache.synced(now);
                 last_read = Some(now);
             }
             Err(e) => {
-                state
-                    .metrics
-                    .change_log_reads
-                    .with_label_values(&["error"])
-                    .inc();
+                state.token_metrics.change_log_reads.error.inc();
                 tracing::warn!(error = %e, "could not read the credential change log");
             }
         }

@@ -77,17 +77,9 @@ pub async fn flush(state: &AppState) {
     let store: &dyn Store = state.tessera.store().as_ref();
     match state.usage.flush(store).await {
         Ok(0) => {}
-        Ok(_) => state
-            .metrics
-            .last_used_flushes
-            .with_label_values(&["ok"])
-            .inc(),
+        Ok(_) => state.token_metrics.last_used_flushes.ok.inc(),
         Err(e) => {
-            state
-                .metrics
-                .last_used_flushes
-                .with_label_values(&["error"])
-                .inc();
+            state.token_metrics.last_used_flushes.error.inc();
             tracing::warn!(error = %e, pending = state.usage.pending(), "could not record secret use; will retry");
         }
     }

@@ -14,14 +14,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tessera_core::ids::{ClientId, SecretId};
 use tessera_core::secret::{PlainSecret, StoredSecret};
 use tessera_core::store::StoreError;
+use tessera_token::metrics::TokenMetrics;
+use tessera_token::settings::VerificationSettings;
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::cache::{Lookup, SecretCache, Tag, TagHasher, Verified};
 use super::limiter::FailureLimiter;
 use super::usage::UsageRecorder;
-use crate::metrics::{Metrics, count};
+use crate::metrics::count;
 use crate::service::Tessera;
-use tessera_token::settings::VerificationSettings;
 
 /// Why a client was not authenticated.
 #[derive(Debug, Clone)]
@@ -75,7 +76,7 @@ pub struct Authenticator {
     by_client: FailureLimiter<ClientId>,
     by_address: FailureLimiter<IpAddr>,
     usage: Arc<UsageRecorder>,
-    metrics: Metrics,
+    metrics: TokenMetrics,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -95,7 +96,7 @@ impl Authenticator {
         cache: Arc<SecretCache>,
         usage: Arc<UsageRecorder>,
         settings: &VerificationSettings,
-        metrics: Metrics,
+        metrics: TokenMetrics,
     ) -> Self {
         let workers = match settings.max_concurrent {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
@@ -251,14 +252,14 @@ impl Authenticator {
             .map_err(|e| AuthError::Internal(e.to_string()))?;
         let hasher = tessera.hasher().clone();
         let presented = secret.clone();
-        let metrics = self.metrics.clone();
+        let (matches, mismatches) = (
+            self.metrics.argon2_match.clone(),
+            self.metrics.argon2_mismatch.clone(),
+        );
         let matched: Option<(SecretId, i64)> = tokio::task::spawn_blocking(move || {
             candidates.into_iter().find_map(|candidate| {
                 let ok = hasher.verify(presented.expose().as_bytes(), &candidate.hash);
-                metrics
-                    .argon2_verifications
-                    .with_label_values(&[if ok { "match" } else { "mismatch" }])
-                    .inc();
+                if ok { &matches } else { &mismatches }.inc();
                 ok.then(|| (candidate.id, candidate.expires_at.unix_timestamp()))
             })
         })
