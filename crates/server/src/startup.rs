@@ -4,9 +4,8 @@
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
-use axum::routing::{get, post};
+use axum::routing::get;
 use secrecy::ExposeSecret as _;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,10 +14,11 @@ use std::time::Duration;
 use tessera_core::Clock;
 use tessera_core::password::Hasher;
 use tessera_core::resource::ResourceCatalog;
-use tessera_core::store::Store;
 use tessera_storage::{PoolConfig, SqlStore};
 use tessera_token::keys::{KeyDirectory, KeyRing, ensure_active_key};
 use tessera_token::metrics::TokenMetrics;
+use tessera_token::settings::TokenConfig;
+use tessera_token::{Dependencies, TokenEndpoint};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -30,11 +30,6 @@ use crate::reminders::{Mailer, Reminders};
 use crate::service::Tessera;
 use crate::settings::Settings;
 use crate::state::{AppInner, AppState};
-use crate::token;
-use crate::token::cache::SecretCache;
-use crate::token::sync;
-use crate::token::usage::{self, UsageRecorder};
-use crate::token::verifier::Authenticator;
 
 /// Connects to the configured database and applies pending migrations.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
@@ -107,6 +102,7 @@ impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         let (store, tessera) = open_tessera(&settings, clock.clone()).await?;
+        let shared = Arc::new(store.clone());
         let dir = KeyDirectory::new(&settings.keys_dir);
         ensure_active_key(&store, &dir, settings.token.algorithm, clock.as_ref())
             .await
@@ -127,26 +123,30 @@ impl Application {
         let metrics = Metrics::new().context("Failed to register metrics")?;
         let token_metrics =
             TokenMetrics::register(metrics.registry()).context("Failed to register metrics")?;
-        let cache = Arc::new(SecretCache::new(
-            settings.cache.capacity,
-            settings.cache.trust_without_database_seconds,
-            clock.now().unix_timestamp(),
-        ));
-        let tessera = tessera.with_cache(cache.clone());
-        let usage = Arc::new(UsageRecorder::default());
-        let auth = Authenticator::new(
-            cache,
-            usage.clone(),
-            &settings.verification,
-            token_metrics.clone(),
+        let token = TokenEndpoint::new(
+            Dependencies {
+                credentials: shared.clone(),
+                keys: shared,
+                hasher: tessera.hasher().clone(),
+                clock: tessera.clock().clone(),
+                catalog: tessera.catalog().clone(),
+            },
+            keys,
+            TokenConfig {
+                token: settings.token.clone(),
+                keys: settings.keys.clone(),
+                cache: settings.cache.clone(),
+                verification: settings.verification.clone(),
+                usage: settings.usage.clone(),
+            },
+            issuer.clone(),
+            token_metrics,
         );
+        let tessera = tessera.with_cache(token.invalidation_hook());
         let state = AppState(Arc::new(AppInner {
             tessera,
-            auth,
-            usage,
-            keys,
+            token,
             metrics,
-            token_metrics,
             settings,
             issuer,
             discovery,
@@ -210,14 +210,20 @@ impl Application {
             let _ = rx.wait_for(|stop| *stop).await;
         };
 
+        let token = &self.state.token;
         let background = [
-            tokio::spawn(reload_keys(self.state.clone(), stopped(stop_rx.clone()))),
-            tokio::spawn(sync::run(self.state.clone(), stopped(stop_rx.clone()))),
-            tokio::spawn(sync::housekeeping(
+            tokio::spawn(token.clone().reload_keys(stopped(stop_rx.clone()))),
+            tokio::spawn(token.clone().sync_change_log(stopped(stop_rx.clone()))),
+            tokio::spawn(token.clone().prune_change_log(stopped(stop_rx.clone()))),
+            tokio::spawn(
+                token
+                    .clone()
+                    .flush_usage_periodically(stopped(stop_rx.clone())),
+            ),
+            tokio::spawn(ops::count_secrets(
                 self.state.clone(),
                 stopped(stop_rx.clone()),
             )),
-            tokio::spawn(usage::run(self.state.clone(), stopped(stop_rx.clone()))),
         ];
         let reminders = self.state.settings.reminders.enabled.then(|| {
             tokio::spawn(crate::reminders::run(
@@ -238,29 +244,9 @@ impl Application {
             task.abort();
         }
         // Requests have finished: write the uses they noted.
-        usage::flush(&self.state).await;
+        self.state.token.flush_usage().await;
         self.store.close().await;
         result.map(|_| ()).context("Server failed")
-    }
-}
-
-/// Picks up keys activated by `tessera keys activate` (or another replica).
-async fn reload_keys(state: AppState, stopped: impl Future<Output = ()>) {
-    let interval = Duration::from_secs(state.settings.keys.reload_interval_seconds.max(1));
-    tokio::pin!(stopped);
-    loop {
-        tokio::select! {
-            () = &mut stopped => return,
-            () = tokio::time::sleep(interval) => {}
-        }
-        let store: &dyn Store = state.tessera.store().as_ref();
-        if let Err(e) = state
-            .keys
-            .reload(store, state.tessera.clock().as_ref())
-            .await
-        {
-            tracing::error!(error = %e, "could not reload signing keys; still signing with the current key");
-        }
     }
 }
 
@@ -268,12 +254,7 @@ async fn reload_keys(state: AppState, stopped: impl Future<Output = ()>) {
 /// and the web page.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route(
-            "/oauth2/token",
-            post(token::post_token)
-                .fallback(token::token_method_not_allowed)
-                .layer(DefaultBodyLimit::max(token::MAX_BODY_BYTES)),
-        )
+        .merge(tessera_token::router(state.token.clone()))
         .route(
             "/.well-known/oauth-authorization-server",
             get(discovery::get_metadata),
@@ -282,7 +263,6 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/openid-configuration",
             get(discovery::get_metadata),
         )
-        .route("/.well-known/jwks.json", get(discovery::get_jwks))
         .merge(crate::management::router())
         .merge(crate::web::router())
         .with_state(state)

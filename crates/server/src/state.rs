@@ -1,14 +1,11 @@
 //! The state every handler shares.
 
 use std::sync::Arc;
+use tessera_token::TokenEndpoint;
 
 use crate::metrics::Metrics;
 use crate::service::Tessera;
 use crate::settings::Settings;
-use crate::token::usage::UsageRecorder;
-use crate::token::verifier::Authenticator;
-use tessera_token::keys::KeyRing;
-use tessera_token::metrics::TokenMetrics;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone, Debug)]
@@ -19,16 +16,10 @@ pub struct AppState(pub Arc<AppInner>);
 pub struct AppInner {
     /// Operations on records (store, hasher, clock, catalog).
     pub tessera: Tessera,
-    /// Client authentication: the verified-secret cache and cold verification.
-    pub auth: Authenticator,
-    /// Uses of secrets not yet written to the database.
-    pub usage: Arc<UsageRecorder>,
-    /// Signing keys.
-    pub keys: KeyRing,
+    /// The token endpoint, with its cache, verification, keys and usage.
+    pub token: TokenEndpoint,
     /// The server's metrics, and the registry of every metric.
     pub metrics: Metrics,
-    /// The token path's metrics.
-    pub token_metrics: TokenMetrics,
     /// Configuration.
     pub settings: Arc<Settings>,
     /// The issuer URL, without a trailing slash.

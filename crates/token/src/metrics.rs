@@ -230,6 +230,11 @@ impl TokenMetrics {
     }
 }
 
+/// A count as a gauge value.
+pub(crate) fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,3 +61,18 @@ pub struct UsageSettings {
     /// How often recorded uses are written to the database, in seconds.
     pub flush_interval_seconds: u64,
 }
+
+/// Every section the token path reads, as the server hands them over.
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    /// `[token]`
+    pub token: TokenSettings,
+    /// `[keys]`
+    pub keys: KeySettings,
+    /// `[cache]`
+    pub cache: CacheSettings,
+    /// `[verification]`
+    pub verification: VerificationSettings,
+    /// `[usage]`
+    pub usage: UsageSettings,
+}

@@ -1,4 +1,4 @@
-//! Errors as HTTP responses.
+//! The token endpoint's errors as HTTP responses.
 //!
 //! - OAuth routes (`/oauth2/token`) answer `{"error","error_description"}`
 //!   (RFC 6749 §5.2) through [`OAuthError`], with `Cache-Control: no-store`
@@ -10,9 +10,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::borrow::Cow;
 use tessera_core::token::TokenError;
-use tessera_token::metrics::TokenOutcome;
 
-use crate::token::request::AuthMethod;
+use crate::metrics::TokenOutcome;
+use crate::request::AuthMethod;
 
 /// An error answer of the token endpoint.
 #[derive(Debug)]
