@@ -38,9 +38,12 @@ pub struct TokenEndpoint(pub(crate) Arc<Inner>);
 
 /// What [`TokenEndpoint`] holds.
 pub(crate) struct Inner {
+    /// Client credentials, last use and the change log.
     pub(crate) credentials: Arc<dyn CredentialStore>,
+    /// Signing key records, for reloading the key ring.
     pub(crate) key_store: Arc<dyn KeyStore>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The resources tokens are granted for.
     pub(crate) catalog: Arc<ResourceCatalog>,
     /// The verified-secret cache, failure limits and cold verification.
     pub(crate) auth: Authenticator,
@@ -49,6 +52,7 @@ pub(crate) struct Inner {
     /// Signing keys.
     pub(crate) keys: KeyRing,
     pub(crate) metrics: TokenMetrics,
+    /// The token path's settings.
     pub(crate) config: TokenConfig,
     /// The issuer URL, without a trailing slash.
     pub(crate) issuer: String,
