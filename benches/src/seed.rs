@@ -14,8 +14,8 @@ use tessera_core::secret::PlainSecret;
 use tessera_core::store::prelude::*;
 use tessera_core::{Clock as _, SystemClock};
 use tessera_server::Settings;
-use tessera_server::keys::{Algorithm, KeyDirectory, register_all};
 use tessera_server::startup::{open_admin, open_store};
+use tessera_token::keys::{Algorithm, KeyDirectory, register_all};
 
 use crate::floor::PERMISSIONS;
 

@@ -64,6 +64,14 @@ async fn a_cached_secret_is_refused_right_after_deletion() {
     let (status, body) = status_of(app.request_token(&client, &[]).await).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"], "invalid_client");
+    assert_eq!(
+        app.metric(
+            "tessera_secret_cache_invalidations_total",
+            &[("source", "local")]
+        )
+        .await,
+        1.0
+    );
 }
 
 #[tokio::test]

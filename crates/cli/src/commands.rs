@@ -12,9 +12,9 @@ use tessera_core::store::Store;
 use tessera_core::token::rfc3339;
 use tessera_core::user::Role;
 use tessera_core::{Clock, SystemClock};
-use tessera_server::keys::{Algorithm, KeyDirectory, active_record, register_all};
 use tessera_server::startup::{open_admin, open_store};
 use tessera_server::{Application, Settings, telemetry};
+use tessera_token::keys::{Algorithm, KeyDirectory, active_record, register_all};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
