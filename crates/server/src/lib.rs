@@ -1,16 +1,22 @@
 //! Tessera's HTTP server: the main listener (the token endpoint and JWKS of
 //! `tessera-token`, discovery, the management API and the web page), the
-//! operations listener (metrics and health), start-up, and the operations
-//! (`service`) that the command line shares with the API and the web page.
+//! operations listener (metrics and health), settings, start-up, and the
+//! reminders' scheduler and mail.
+//!
+//! Owns: listeners, routers, the management API's translation of requests
+//! into use cases (`tessera-admin`) and of their errors into problem
+//! details, and the wiring of every part. It is the only crate that knows
+//! them all; none of them depends on it. No handler here checks a role,
+//! validates a rule, writes SQL or writes an audit event.
 
-pub mod discovery;
+mod discovery;
 pub mod management;
 pub mod metrics;
-pub mod ops;
+mod ops;
 pub mod reminders;
 pub mod settings;
 pub mod startup;
-pub mod state;
+mod state;
 pub mod telemetry;
 pub mod web;
 
