@@ -8,6 +8,7 @@
 
 use prometheus::{Encoder as _, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 use tessera_core::secret::SecretStatus;
+use tessera_core::store::ReminderOutcome;
 
 /// The server's metrics and the registry every metric is exported from.
 #[derive(Clone, Debug)]
@@ -60,7 +61,7 @@ impl Metrics {
             "tessera_reminders_total",
             "Expiry reminders by outcome.",
             "result",
-            &["sent", "failed", "no_recipients"],
+            &ReminderOutcome::ALL.map(|o| o.as_str()),
         )?;
         let reminders_due = gauge(
             &registry,

@@ -33,7 +33,10 @@ pub enum ReminderOutcome {
 }
 
 impl ReminderOutcome {
-    /// The stored status.
+    /// Every outcome, for metrics that must exist before the first event.
+    pub const ALL: [Self; 3] = [Self::Sent, Self::Failed, Self::NoRecipients];
+
+    /// The stored status, and the metric label.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Sent => "sent",

@@ -116,23 +116,21 @@ impl Reminders {
             self.admin
                 .finish_reminder(secret, due.at, &self.holder, outcome)
                 .await?;
-            let label = match outcome {
+            match outcome {
                 ReminderOutcome::Sent => {
                     report.sent += 1;
                     tracing::info!(secret_id = %record.id, client_id = %record.client_id, reminder = due.kind.label(), "sent an expiry reminder");
-                    "sent"
                 }
-                ReminderOutcome::Failed => {
-                    report.failed += 1;
-                    "failed"
-                }
+                ReminderOutcome::Failed => report.failed += 1,
                 ReminderOutcome::NoRecipients => {
                     report.no_recipients += 1;
                     tracing::warn!(secret_id = %record.id, organisation_id = %secret.organisation_id, "an expiry reminder is due but the organisation has no credential manager");
-                    "no_recipients"
                 }
-            };
-            self.metrics.reminders.with_label_values(&[label]).inc();
+            }
+            self.metrics
+                .reminders
+                .with_label_values(&[outcome.as_str()])
+                .inc();
         }
         self.metrics.reminders_due.set(i64::from(report.failed));
         Ok(report)
