@@ -243,14 +243,9 @@ impl Admin {
         if acting.user_id() != Some(session.user_id) {
             return Err(AdminError::Forbidden);
         }
-        let organisation = self
-            .store
-            .user(session.user_id)
-            .await?
-            .and_then(|u| u.organisation_id);
         let event = self.event(
             acting,
-            organisation,
+            acting.organisation_id(),
             AuditAction::SessionDeleted,
             session.id.to_string(),
             AuditOutcome::Success,

@@ -92,6 +92,14 @@ impl Acting {
         }
     }
 
+    /// The acting user's organisation, if a user of one acts.
+    pub fn organisation_id(&self) -> Option<OrganisationId> {
+        match &self.actor {
+            Actor::User(u) => u.organisation_id,
+            Actor::Cli | Actor::System => None,
+        }
+    }
+
     /// Whether the actor administers the registry: an admin, or the
     /// command line on the host. Only they create and change
     /// organisations, applications, permissions and users.
