@@ -1,7 +1,7 @@
 //! Tessera's HTTP server: the token endpoint, discovery and JWKS on the main
 //! listener; metrics and health on the operations listener; and the
-//! operations (`service`) that the command line shares with the API, and
-//! the web page (`web`) on the management operations.
+//! operations (`service`) that the command line shares with the API. The
+//! web page is the `tessera-web` crate, whose router `startup` merges.
 
 pub mod discovery;
 pub mod error;
@@ -16,7 +16,6 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod token;
-pub mod web;
 
 pub use settings::Settings;
 pub use startup::Application;

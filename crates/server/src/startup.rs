@@ -303,6 +303,7 @@ async fn reload_keys(state: AppState, stopped: impl Future<Output = ()>) {
 /// The main router: token endpoint, discovery, JWKS, the management API
 /// and the web page.
 pub fn router(state: AppState) -> Router {
+    let web = tessera_web::WebState::new(state.admin.clone(), &state.issuer);
     Router::new()
         .route(
             "/oauth2/token",
@@ -320,8 +321,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/.well-known/jwks.json", get(discovery::get_jwks))
         .merge(crate::management::router())
-        .merge(crate::web::router())
         .with_state(state)
+        .merge(tessera_web::router(web))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

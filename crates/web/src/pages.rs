@@ -12,7 +12,7 @@ use tessera_core::secret::{SecretRecord, SecretStatus};
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::ASSETS;
+use crate::ASSETS;
 
 /// A rendered page with its status.
 pub struct Page {
@@ -431,7 +431,7 @@ pub fn application(nav: &Nav<'_>, page: &ApplicationPage<'_>, catalog: &Resource
                         (copy_button("new-secret-value", "Copy the new client secret"))
                     }
                     p.help { "It expires " (utc(new.expires_at)) "." }
-                    @if let Some(advice) = &new.advice { p.advice { (super::session::upper_first(advice)) "." } }
+                    @if let Some(advice) = &new.advice { p.advice { (advice) } }
                     p { "Next: put it in the partner system, check below that its " em { "last used" } " appears, then delete the old secret." }
                 }
             }
