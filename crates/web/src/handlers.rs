@@ -340,11 +340,10 @@ pub async fn post_secret(
         Ok(created) => created,
         Err(refused) => {
             let refused = refused?;
-            let message = refused.message();
             let input = pages::SecretFormInput {
                 name: &form.name,
                 expires_on: form.expires_on.as_deref(),
-                error: Some(&message),
+                refused: Some(&refused),
             };
             let page = secret_form_page(&state, &caller, &app, &input, refused.status());
             return Ok(page.into_response());
@@ -418,7 +417,7 @@ pub async fn post_delete_secret(
 async fn organisations_page(
     state: &WebState,
     caller: &WebCaller,
-    error: Option<&pages::AdminFormError<'_>>,
+    forms: &pages::AdminForms<'_>,
     notice: Option<&str>,
     status: StatusCode,
 ) -> Result<Page, WebError> {
@@ -437,7 +436,7 @@ async fn organisations_page(
         &nav(caller, &csrf, "organisations"),
         &rows,
         state.admin().catalog(),
-        error,
+        forms,
         notice,
     );
     Ok(Page::new(status, markup))
@@ -451,26 +450,21 @@ pub async fn get_organisations(
 ) -> Result<Page, WebError> {
     require_administrator(&caller.acting)?;
     let notice = PageQuery::of(&uri).notice();
-    organisations_page(&state, &caller, None, notice, StatusCode::OK).await
+    let forms = pages::AdminForms::Empty;
+    organisations_page(&state, &caller, &forms, notice, StatusCode::OK).await
 }
 
-/// A refused admin form: the organisations page again, with the reason.
+/// A refused admin form: the organisations page again, that form as it
+/// was submitted, with the reason beside the field it is about.
 async fn admin_refused(
     state: &WebState,
     caller: &WebCaller,
-    form: &str,
-    refused: &Refused,
+    forms: &pages::AdminForms<'_>,
+    status: StatusCode,
 ) -> Result<Response, WebError> {
-    let message = refused.message();
-    let error = pages::AdminFormError {
-        form,
-        message: &message,
-    };
-    Ok(
-        organisations_page(state, caller, Some(&error), None, refused.status())
-            .await?
-            .into_response(),
-    )
+    Ok(organisations_page(state, caller, forms, None, status)
+        .await?
+        .into_response())
 }
 
 /// `POST /organisations` (admins).
@@ -493,7 +487,11 @@ pub async fn post_organisation(
         .await;
     match created.map_err(Refused::of) {
         Ok(_) => Ok(Redirect::to("/organisations?notice=organisation-created").into_response()),
-        Err(refused) => admin_refused(&state, &caller, "organisation", &refused?).await,
+        Err(refused) => {
+            let refused = refused?;
+            let forms = pages::AdminForms::Organisation(&form, &refused);
+            admin_refused(&state, &caller, &forms, refused.status()).await
+        }
     }
 }
 
@@ -532,7 +530,11 @@ pub async fn post_application(
             app.client_id
         ))
         .into_response()),
-        Err(refused) => admin_refused(&state, &caller, "application", &refused?).await,
+        Err(refused) => {
+            let refused = refused?;
+            let forms = pages::AdminForms::Application(&form, &refused);
+            admin_refused(&state, &caller, &forms, refused.status()).await
+        }
     }
 }
 
@@ -567,6 +569,10 @@ pub async fn post_user(
             );
             Ok(Page::shown_once(markup).into_response())
         }
-        Err(refused) => admin_refused(&state, &caller, "user", &refused?).await,
+        Err(refused) => {
+            let refused = refused?;
+            let forms = pages::AdminForms::User(&form, &refused);
+            admin_refused(&state, &caller, &forms, refused.status()).await
+        }
     }
 }
