@@ -3,9 +3,9 @@
 //!
 //! This crate owns everything a browser sees: the routes under `/`,
 //! `/sign-in`, `/applications`, `/organisations`, `/users` and `/assets`,
-//! the cookie session and its CSRF tokens ([`session`]), the forms and how
-//! they are read ([`forms`]), the pages ([`pages`]) and how a refusal reads
-//! to a person ([`error`]). A handler reads the form into typed values,
+//! the cookie session and its CSRF tokens (`session`), the forms and how
+//! they are read (`forms`), the pages (`pages`) and how a refusal reads to
+//! a person (`error`). A handler reads the form into typed values,
 //! calls one [`tessera_admin::Admin`] use case and renders the answer; who
 //! may do what, the domain rules and the audit events are the use cases'.
 //! Forms work as plain POSTs; one small script, served from `/assets`, adds
@@ -18,11 +18,11 @@
 //! server merges [`router`] beside its own routes and hands it a
 //! [`WebState`], and that is all the two know of each other.
 
-pub mod error;
-pub mod forms;
-pub mod handlers;
-pub mod pages;
-pub mod session;
+mod error;
+mod forms;
+mod handlers;
+mod pages;
+mod session;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path};
@@ -53,12 +53,12 @@ impl WebState {
     }
 
     /// The use cases.
-    pub fn admin(&self) -> &Admin {
+    pub(crate) fn admin(&self) -> &Admin {
         &self.admin
     }
 
     /// Whether cookies carry `Secure`.
-    pub fn secure_cookies(&self) -> bool {
+    pub(crate) fn secure_cookies(&self) -> bool {
         self.secure_cookies
     }
 }
@@ -71,11 +71,11 @@ const JS: &str = include_str!("assets/app.js");
 
 /// The assets' URLs carry a digest of their content, so they can be cached
 /// for a year and a new build is still fetched at once.
-pub struct Assets {
+pub(crate) struct Assets {
     /// `/assets/app-<digest>.css`.
-    pub css: String,
+    pub(crate) css: String,
     /// `/assets/app-<digest>.js`.
-    pub js: String,
+    pub(crate) js: String,
 }
 
 fn digest(content: &str) -> String {
@@ -83,7 +83,7 @@ fn digest(content: &str) -> String {
 }
 
 /// The asset URLs of this build.
-pub static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets {
+pub(crate) static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets {
     css: format!("/assets/app-{}.css", digest(CSS)),
     js: format!("/assets/app-{}.js", digest(JS)),
 });
