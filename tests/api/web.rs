@@ -340,7 +340,12 @@ async fn web_a_new_secret_is_shown_once_and_never_on_the_application_page() {
         )
         .await;
     assert_eq!(too_late.status(), 422);
-    assert!(too_late.text().await.unwrap().contains("at most one year"));
+    let html = too_late.text().await.unwrap();
+    assert_refused_beside(
+        &html,
+        "secret-expires",
+        "Choose a date at most one year ahead",
+    );
     assert_eq!(secret_count(&app, f.client_id).await, 2);
 }
 
@@ -552,7 +557,8 @@ async fn web_admin_pages_are_for_admins_only() {
         )
         .await;
     assert_eq!(dup.status(), 409);
-    assert!(dup.text().await.unwrap().contains("already taken"));
+    let html = dup.text().await.unwrap();
+    assert_refused_beside(&html, "org-name", "This name is already taken.");
 }
 
 #[tokio::test]
@@ -614,4 +620,376 @@ async fn web_secrets_expiring_within_a_month_and_expired_ones_are_marked() {
         "{html}"
     );
     assert!(html.contains("expired 1 day ago") || html.contains("expired today"));
+}
+
+/// The opening tag of the element whose id is `id`.
+fn tag_with_id<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!(r#"id="{id}""#))
+        .unwrap_or_else(|| panic!("no element #{id} in {html}"));
+    let start = html[..at].rfind('<').unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    &html[start..=end]
+}
+
+/// The text of the element whose id is `id`, up to its first child or end.
+fn text_of(html: &str, id: &str) -> String {
+    let tag = tag_with_id(html, id);
+    let start = html.find(tag).unwrap() + tag.len();
+    let end = start + html[start..].find('<').unwrap();
+    html[start..end].to_owned()
+}
+
+/// What a person reads: the page without its tags (so without attribute
+/// values such as `name="expires_on"`).
+fn visible_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// The page says what is wrong with the field `field_id`, beside it and in
+/// plain words: the field is marked invalid and described by the message,
+/// it is the only field marked so, and nothing on the page reads like an
+/// API error (backticks, snake_case field names).
+fn assert_refused_beside(html: &str, field_id: &str, message: &str) {
+    let field = tag_with_id(html, field_id);
+    assert!(field.contains(r#"aria-invalid="true""#), "{field}");
+    let error_id = format!("{field_id}-error");
+    let described = input_value(field, r#"aria-describedby=""#)
+        .unwrap_or_else(|| panic!("{field} has no aria-describedby"));
+    assert!(
+        described.split(' ').any(|id| id == error_id),
+        "{field} is not described by #{error_id}"
+    );
+    let said = text_of(html, &error_id);
+    assert!(
+        said.contains(message),
+        "#{error_id} says {said:?}, not {message:?}"
+    );
+    assert_eq!(
+        html.matches(r#"aria-invalid="true""#).count(),
+        1,
+        "only #{field_id} is marked invalid"
+    );
+    let text = visible_text(html);
+    assert!(!text.contains('`'), "backticks on the page: {text}");
+    let snake = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .find(|w| w.contains('_') && w.split('_').all(|part| !part.is_empty()));
+    assert_eq!(snake, None, "a snake_case word on the page: {text}");
+}
+
+/// The `value` of the input `id`.
+fn value_of(html: &str, id: &str) -> String {
+    input_value(tag_with_id(html, id), r#"value=""#).unwrap_or_default()
+}
+
+/// Whether the select `id` has the option `value` selected.
+fn selected(html: &str, id: &str, value: &str) -> bool {
+    let start = html.find(tag_with_id(html, id)).unwrap();
+    let end = start + html[start..].find("</select>").unwrap();
+    html[start..end].split("<option").any(|option| {
+        option.contains(&format!(r#"value="{value}""#)) && option.contains(" selected")
+    })
+}
+
+/// Whether the permission checkbox `value` is checked.
+fn checked(html: &str, value: &str) -> bool {
+    html.split("<input").any(|input| {
+        let tag = &input[..input.find('>').unwrap_or(input.len())];
+        tag.contains(r#"name="permission""#)
+            && tag.contains(&format!(r#"value="{value}""#))
+            && tag.contains(" checked")
+    })
+}
+
+#[tokio::test]
+async fn web_a_refused_secret_form_says_why_beside_the_field_and_keeps_what_was_typed() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let web = app.web_sign_in(&f.manager).await;
+    let path = format!("/applications/{}/secrets", f.client_id);
+    let in_two_months = (app.clock_now() + time::Duration::days(60))
+        .date()
+        .to_string();
+    let post = |name: &'static str, expires_on: String| {
+        let (app, web, path) = (&app, &web, &path);
+        async move {
+            let response = app
+                .web_post(
+                    path,
+                    Some(&web.cookie),
+                    &[
+                        ("csrf", &web.csrf),
+                        ("name", name),
+                        ("expires_on", &expires_on),
+                    ],
+                )
+                .await;
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+
+    // A name of only spaces: the date chosen stays.
+    let (status, html) = post("   ", in_two_months.clone()).await;
+    assert_eq!(status, 422);
+    assert_refused_beside(
+        &html,
+        "secret-name",
+        "Give the secret a name of 1 to 100 characters",
+    );
+    assert_eq!(value_of(&html, "secret-expires"), in_two_months);
+
+    // A date in the past, a date the page cannot read: the name stays.
+    let (status, html) = post("Secret by VM", "2001-02-03".into()).await;
+    assert_eq!(status, 422);
+    assert_refused_beside(&html, "secret-expires", "Choose a date in the future.");
+    assert_eq!(value_of(&html, "secret-name"), "Secret by VM");
+    assert_eq!(value_of(&html, "secret-expires"), "2001-02-03");
+
+    let (status, html) = post("Secret by VM", "31/01/2027".into()).await;
+    assert_eq!(status, 422);
+    assert_refused_beside(&html, "secret-expires", "Enter a date such as 2027-01-31.");
+    assert_eq!(value_of(&html, "secret-name"), "Secret by VM");
+
+    assert_eq!(secret_count(&app, f.client_id).await, 1);
+}
+
+/// An admin signed in to the web page, with an organisation to choose.
+async fn admin_with_org(app: &TestApp) -> (WebSession, OrganisationId) {
+    let org = app.create_org().await;
+    let admin = app.create_user(Role::Admin, None).await;
+    (app.web_sign_in(&admin).await, org)
+}
+
+#[tokio::test]
+async fn web_a_refused_organisation_form_says_why_beside_the_field_and_keeps_what_was_typed() {
+    let app = spawn_app().await;
+    let (web, _) = admin_with_org(&app).await;
+    let post = |name: &'static str, country: &'static str| {
+        let (app, web) = (&app, &web);
+        async move {
+            let response = app
+                .web_post(
+                    "/organisations",
+                    Some(&web.cookie),
+                    &[("csrf", &web.csrf), ("name", name), ("country", country)],
+                )
+                .await;
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+
+    let (status, html) = post("GoodName", "ZZ").await;
+    assert_eq!(status, 422);
+    assert_refused_beside(
+        &html,
+        "org-country",
+        "Use a two-letter country code, such as NL.",
+    );
+    assert_eq!(value_of(&html, "org-name"), "GoodName");
+    assert_eq!(value_of(&html, "org-country"), "ZZ");
+
+    let (status, html) = post("Not a name!", "NL").await;
+    assert_eq!(status, 422);
+    assert_refused_beside(&html, "org-name", "Use 1 to 64 letters and digits");
+    assert_eq!(value_of(&html, "org-name"), "Not a name!");
+    assert_eq!(value_of(&html, "org-country"), "NL");
+
+    assert_eq!(
+        app.admin.organisations(&Acting::cli()).await.unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn web_a_refused_application_form_says_why_beside_the_field_and_keeps_what_was_typed() {
+    let app = spawn_app().await;
+    let (web, org) = admin_with_org(&app).await;
+    let org_id = org.to_string();
+    let post = |form: Vec<(&'static str, String)>| {
+        let (app, web) = (&app, &web);
+        async move {
+            let mut fields = vec![("csrf", web.csrf.as_str())];
+            fields.extend(form.iter().map(|(k, v)| (*k, v.as_str())));
+            let response = app
+                .web_post("/applications", Some(&web.cookie), &fields)
+                .await;
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+
+    // An API code in lower case: the organisation, kind and permissions stay.
+    let (status, html) = post(vec![
+        ("organisation_id", org_id.clone()),
+        ("api", "smc".into()),
+        ("kind", "partner".into()),
+        ("permission", "search-match-sandbox".into()),
+        ("permission", "data-manager-production".into()),
+    ])
+    .await;
+    assert_eq!(status, 422);
+    assert_refused_beside(&html, "app-api", "Use 2 to 5 capital letters, such as SMC.");
+    assert_eq!(value_of(&html, "app-api"), "smc");
+    assert!(selected(&html, "app-org", &org_id), "organisation kept");
+    assert!(selected(&html, "app-kind", "partner"), "kind kept");
+    assert!(checked(&html, "search-match-sandbox") && checked(&html, "data-manager-production"));
+    assert!(!checked(&html, "match-connect-sandbox"));
+
+    // A partner-alternative application with a permission it may not hold.
+    let (status, html) = post(vec![
+        ("organisation_id", org_id.clone()),
+        ("api", "MC".into()),
+        ("kind", "partner-alternative".into()),
+        ("permission", "search-match-sandbox".into()),
+    ])
+    .await;
+    assert_eq!(status, 422);
+    assert_refused_beside(
+        &html,
+        "app-permissions",
+        "A partner-alternative application may hold only Match-Connect sandbox.",
+    );
+    assert_eq!(value_of(&html, "app-api"), "MC");
+    assert!(selected(&html, "app-kind", "partner-alternative"));
+    assert!(checked(&html, "search-match-sandbox"));
+
+    // An organisation id the page cannot read.
+    let (status, html) = post(vec![
+        ("organisation_id", "not-an-id".into()),
+        ("api", "DM".into()),
+        ("permission", "data-manager-sandbox".into()),
+    ])
+    .await;
+    assert_eq!(status, 422);
+    assert_refused_beside(&html, "app-org", "Choose an organisation from the list.");
+    assert_eq!(value_of(&html, "app-api"), "DM");
+    assert!(checked(&html, "data-manager-sandbox"));
+
+    // The same API twice for one organisation: its derived name is taken.
+    let first = vec![("organisation_id", org_id.clone()), ("api", "SMC".into())];
+    assert_eq!(post(first.clone()).await.0, 303);
+    let (status, html) = post(first).await;
+    assert_eq!(status, 409);
+    assert_refused_beside(
+        &html,
+        "app-api",
+        "This organisation already has an application for this API.",
+    );
+    assert_eq!(
+        app.admin
+            .applications(&Acting::cli(), Some(org))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn web_a_refused_user_form_says_why_beside_the_field_and_keeps_what_was_typed() {
+    let app = spawn_app().await;
+    let (web, org) = admin_with_org(&app).await;
+    let org_id = org.to_string();
+    let post = |email: &'static str, role: &'static str, organisation: String| {
+        let (app, web) = (&app, &web);
+        async move {
+            let response = app
+                .web_post(
+                    "/users",
+                    Some(&web.cookie),
+                    &[
+                        ("csrf", &web.csrf),
+                        ("email", email),
+                        ("role", role),
+                        ("organisation_id", &organisation),
+                    ],
+                )
+                .await;
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+
+    let (status, html) = post("not-an-email", "credential-manager", org_id.clone()).await;
+    assert_eq!(status, 422);
+    assert_refused_beside(
+        &html,
+        "user-email",
+        "Enter an email address, such as name@example.org.",
+    );
+    assert_eq!(value_of(&html, "user-email"), "not-an-email");
+    assert!(selected(&html, "user-role", "credential-manager"));
+    assert!(selected(&html, "user-org", &org_id), "organisation kept");
+
+    // A credential manager needs an organisation.
+    let (status, html) = post("cm@example.org", "credential-manager", String::new()).await;
+    assert_eq!(status, 422);
+    assert_refused_beside(
+        &html,
+        "user-org",
+        "Choose the organisation this credential manager belongs to.",
+    );
+    assert_eq!(value_of(&html, "user-email"), "cm@example.org");
+
+    // The same email twice.
+    assert_eq!(
+        post("twice@example.org", "admin", String::new()).await.0,
+        200
+    );
+    let (status, html) = post("twice@example.org", "admin", String::new()).await;
+    assert_eq!(status, 409);
+    assert_refused_beside(
+        &html,
+        "user-email",
+        "A user with this email already exists.",
+    );
+    assert!(selected(&html, "user-role", "admin"), "role kept");
+}
+
+#[tokio::test]
+async fn web_a_post_that_is_not_a_form_or_is_too_large_gets_a_clear_page() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let web = app.web_sign_in(&f.manager).await;
+    let path = format!("{}/applications/{}/secrets", app.address, f.client_id);
+    let json = app
+        .client
+        .post(&path)
+        .header("cookie", &web.cookie)
+        .header("content-type", "application/json")
+        .body(r#"{"name":"Secret by VM"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 415);
+    assert!(
+        json.text()
+            .await
+            .unwrap()
+            .contains("This address takes a form.")
+    );
+
+    let name = "a".repeat(20 * 1024);
+    let large = app
+        .web_post(
+            &format!("/applications/{}/secrets", f.client_id),
+            Some(&web.cookie),
+            &[("csrf", &web.csrf), ("name", &name)],
+        )
+        .await;
+    assert_eq!(large.status(), 413);
+    assert!(large.text().await.unwrap().contains("it may be too large"));
+    assert_eq!(secret_count(&app, f.client_id).await, 1);
 }

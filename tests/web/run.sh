@@ -3,7 +3,7 @@
 # organisation with an application and its old secret, a second
 # organisation, two credential managers and an admin through the CLI, then
 # run web.mjs in headless Chromium (Debian's /usr/bin/chromium driven by
-# playwright-core).
+# playwright-core), with axe-core for the accessibility checks.
 #
 # Usage: tests/web/run.sh [PATH_TO_TESSERA_BINARY]
 #   The binary may also be given as TESSERA_BIN. Ports default to
@@ -54,7 +54,7 @@ export TESSERA_KEYS_DIR="$work/keys"
 export TESSERA_USAGE__FLUSH_INTERVAL_SECONDS=1
 export TESSERA_REMINDERS__ENABLED=false
 
-echo "web: installing playwright-core and otpauth (npm ci)"
+echo "web: installing playwright-core, otpauth and axe-core (npm ci)"
 (cd "$here" && npm ci --silent --no-audit --no-fund) || die "npm ci failed in $here"
 
 echo "web: starting $bin serve on $listen (ops $ops_listen), data in $work"

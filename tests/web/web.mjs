@@ -2,7 +2,8 @@
 // playwright-core) against a running Tessera server, doing what a
 // credential manager does to rotate a secret, and checking that another
 // organisation's manager sees nothing of it and that an admin can create
-// organisations, applications and users.
+// organisations, applications and users, and is told in plain words beside
+// the field what is wrong with a refused form (checked with axe-core).
 //
 // Environment (set by run.sh): BASE_URL; CLIENT_ID, APP_NAME, OLD_SECRET
 // (the application's secret before rotation); MANAGER_*, OTHER_* and
@@ -12,10 +13,15 @@
 // Prints one line per check and `web: N passed, M failed` last; exits
 // non-zero if any check failed. Never prints a secret, password or code.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import * as OTPAuth from 'otpauth';
+
+// axe-core, evaluated in the page through the DevTools protocol (as
+// @axe-core/playwright does), which the page's CSP does not govern.
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const env = (name, fallback) => {
   const value = process.env[name] ?? fallback;
@@ -119,6 +125,38 @@ async function signIn(page, who, code = who.totp.generate()) {
 }
 
 const clipboard = (page) => page.evaluate(() => navigator.clipboard.readText());
+
+/** The page's accessibility violations (WCAG 2.x A and AA), one line each. */
+async function axeViolations(page) {
+  await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async () => {
+    const results = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+    });
+    return results.violations.map((v) => `${v.id} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  });
+}
+
+/**
+ * The field `field` (a locator) is marked invalid and described first by a
+ * message just before it (between its label and the field) saying
+ * `message`; the page reads in plain words and passes axe.
+ */
+async function assertRefusedBeside(page, field, message) {
+  const label = `#${await field.evaluate((el) => el.id)}`;
+  assert((await field.getAttribute('aria-invalid')) === 'true', `${label}: not marked aria-invalid`);
+  const shown = await field.evaluate((el) => {
+    const id = (el.getAttribute('aria-describedby') ?? '').split(' ')[0];
+    const described = id ? document.getElementById(id) : null;
+    const before = el.tagName === 'FIELDSET' ? el.querySelector('legend')?.nextElementSibling : el.previousElementSibling;
+    return described && described === before ? described.textContent : null;
+  });
+  assert(shown === message, `${label}: the message beside it is ${JSON.stringify(shown)}, not ${JSON.stringify(message)}`);
+  const text = await page.locator('main').innerText();
+  assert(!text.includes('`') && !/\b[a-z]+_[a-z_]+\b/.test(text), 'API wording (backticks, snake_case) on the page');
+  const violations = await axeViolations(page);
+  assert(violations.length === 0, `axe: ${violations.join('; ')}`);
+}
 
 const browser = await chromium.launch({
   executablePath: env('CHROMIUM', '/usr/bin/chromium'),
@@ -336,6 +374,39 @@ try {
     const html = await admin.content();
     assert(!html.includes(password) && !html.includes(uri), 'shown again after a reload');
     assert(admin.url() === `${BASE}/organisations`, `reload shows the organisations, got ${admin.url()}`);
+  });
+  await check('a refused organisation says why beside the country, keeps the name, and passes axe', async () => {
+    await admin.goto(`${BASE}/organisations`);
+    await admin.getByLabel('Name (letters and digits)').fill('RefusedInBrowser');
+    await admin.getByLabel('Country (ISO 3166-1 alpha-2, such as NL)').fill('ZZ');
+    await admin.getByRole('button', { name: 'Create organisation' }).click();
+    await admin.waitForLoadState();
+    const country = admin.getByLabel('Country (ISO 3166-1 alpha-2, such as NL)');
+    await assertRefusedBeside(admin, country, 'Use a two-letter country code, such as NL.');
+    assert((await admin.getByLabel('Name (letters and digits)').inputValue()) === 'RefusedInBrowser', 'the name typed is kept');
+    assert(await admin.evaluate(() => document.activeElement?.id === 'org-country'), 'focus is on the refused field');
+    assert(!(await admin.locator('table.organisations').innerText()).includes('RefusedInBrowser'), 'nothing was created');
+    await screenshot(admin, 'organisation-refused');
+  });
+  await check('a refused application says why beside the permissions, keeps what was chosen, and passes axe', async () => {
+    await admin.goto(`${BASE}/organisations`);
+    await admin.getByLabel('Organisation', { exact: true }).selectOption({ label: 'BrowserTestOrg (NL)' });
+    await admin.getByLabel('API (2 to 5 capital letters, such as SMC)').fill('MC');
+    await admin.getByLabel('Kind').selectOption('partner-alternative');
+    await admin.getByLabel('Search and Match sandbox').check();
+    await admin.getByRole('button', { name: 'Create application' }).click();
+    await admin.waitForLoadState();
+    const permissions = admin.getByRole('group', { name: 'Permissions' });
+    await assertRefusedBeside(admin, permissions, 'A partner-alternative application may hold only Match-Connect sandbox.');
+    assert((await admin.getByLabel('API (2 to 5 capital letters, such as SMC)').inputValue()) === 'MC', 'the API typed is kept');
+    assert((await admin.getByLabel('Kind').inputValue()) === 'partner-alternative', 'the kind chosen is kept');
+    assert((await admin.getByLabel('Organisation', { exact: true }).inputValue()) !== '', 'an organisation is chosen');
+    assert(
+      (await admin.getByLabel('Organisation', { exact: true }).locator('option:checked').innerText()) === 'BrowserTestOrg (NL)',
+      'the organisation chosen is kept',
+    );
+    assert(await admin.getByLabel('Search and Match sandbox').isChecked(), 'the permission checked is kept');
+    await screenshot(admin, 'application-refused');
   });
   await check('no external request, script error or CSP violation (other pages)', async () => {
     const problems = [...other.problems, ...admin.problems];

@@ -18,7 +18,6 @@ pub mod settings;
 pub mod startup;
 mod state;
 pub mod telemetry;
-pub mod web;
 
 pub use settings::Settings;
 pub use startup::Application;

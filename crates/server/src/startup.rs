@@ -286,6 +286,7 @@ impl Application {
 /// The main router: token endpoint, discovery, JWKS, the management API
 /// and the web page.
 pub fn router(state: AppState) -> Router {
+    let web = tessera_web::WebState::new(state.admin.clone(), &state.issuer);
     Router::new()
         .merge(tessera_token::router(state.token.clone()))
         .route(
@@ -297,8 +298,8 @@ pub fn router(state: AppState) -> Router {
             get(discovery::get_metadata),
         )
         .merge(crate::management::router())
-        .merge(crate::web::router())
         .with_state(state)
+        .merge(tessera_web::router(web))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

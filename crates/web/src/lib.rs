@@ -1,16 +1,28 @@
-//! The "Manage API Credentials" web page: server-rendered HTML on the same
-//! operations as the management API.
+//! The "Manage API Credentials" web page: server-rendered HTML over
+//! Tessera's use cases.
 //!
-//! Handlers parse a form, check the session cookie and the CSRF token
-//! ([`session`]), call the operations the JSON API calls (so every rule and
-//! audit event is the same) and render a page ([`pages`]). Forms work as
-//! plain POSTs; one small script, served from `/assets`, adds copy buttons,
-//! dialogs and the one-time display of a new secret. Every page carries a
-//! strict Content-Security-Policy: nothing inline, nothing from elsewhere.
+//! This crate owns everything a browser sees: the routes under `/`,
+//! `/sign-in`, `/applications`, `/organisations`, `/users` and `/assets`,
+//! the cookie session and its CSRF tokens (`session`), the forms and how
+//! they are read (`forms`), the pages (`pages`) and how a refusal reads to
+//! a person (`error`). A handler reads the form into typed values,
+//! calls one [`tessera_admin::Admin`] use case and renders the answer; who
+//! may do what, the domain rules and the audit events are the use cases'.
+//! Forms work as plain POSTs; one small script, served from `/assets`, adds
+//! copy buttons, dialogs and the one-time display of a new secret. Every
+//! page carries a strict Content-Security-Policy: nothing inline, nothing
+//! from elsewhere.
+//!
+//! It depends on `tessera-admin` and `tessera-core` only, never on the
+//! server, the management API, the token path or the storage crate: the
+//! server merges [`router`] beside its own routes and hands it a
+//! [`WebState`], and that is all the two know of each other.
 
-pub mod handlers;
-pub mod pages;
-pub mod session;
+mod error;
+mod forms;
+mod handlers;
+mod pages;
+mod session;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path};
@@ -19,8 +31,37 @@ use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use std::sync::LazyLock;
+use tessera_admin::Admin;
 
-use crate::state::AppState;
+/// What the web page's handlers share. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct WebState {
+    admin: Admin,
+    secure_cookies: bool,
+}
+
+impl WebState {
+    /// The web page over `admin`, served at `public_url` (the issuer). Its
+    /// cookies are `Secure` when that URL is `https://`: the configured URL
+    /// is the one the browser uses, while a proxy header could be forged by
+    /// a client.
+    pub fn new(admin: Admin, public_url: &str) -> Self {
+        Self {
+            admin,
+            secure_cookies: public_url.starts_with("https://"),
+        }
+    }
+
+    /// The use cases.
+    pub(crate) fn admin(&self) -> &Admin {
+        &self.admin
+    }
+
+    /// Whether cookies carry `Secure`.
+    pub(crate) fn secure_cookies(&self) -> bool {
+        self.secure_cookies
+    }
+}
 
 /// Largest accepted form: every form here is a few short fields.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -30,11 +71,11 @@ const JS: &str = include_str!("assets/app.js");
 
 /// The assets' URLs carry a digest of their content, so they can be cached
 /// for a year and a new build is still fetched at once.
-pub struct Assets {
+pub(crate) struct Assets {
     /// `/assets/app-<digest>.css`.
-    pub css: String,
+    pub(crate) css: String,
     /// `/assets/app-<digest>.js`.
-    pub js: String,
+    pub(crate) js: String,
 }
 
 fn digest(content: &str) -> String {
@@ -42,7 +83,7 @@ fn digest(content: &str) -> String {
 }
 
 /// The asset URLs of this build.
-pub static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets {
+pub(crate) static ASSETS: LazyLock<Assets> = LazyLock::new(|| Assets {
     css: format!("/assets/app-{}.css", digest(CSS)),
     js: format!("/assets/app-{}.js", digest(JS)),
 });
@@ -99,9 +140,11 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-/// The web page's routes, beside `/api/v1`, `/oauth2/token` and
-/// `/.well-known/*`.
-pub fn router() -> Router<AppState> {
+/// The web page's routes, to merge beside `/api/v1`, `/oauth2/token` and
+/// `/.well-known/*`. The server must serve them with
+/// `into_make_service_with_connect_info::<SocketAddr>()`, so that audit
+/// events carry the client's address.
+pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/", get(handlers::get_root))
         .route(
@@ -134,4 +177,5 @@ pub fn router() -> Router<AppState> {
         .route("/assets/{file}", get(get_asset))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(map_response(security_headers))
+        .with_state(state)
 }

@@ -5,6 +5,8 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
+use std::borrow::Cow;
+use tessera_admin::Field;
 use tessera_core::application::Application;
 use tessera_core::organisation::Organisation;
 use tessera_core::resource::{Environment, ResourceCatalog};
@@ -12,7 +14,9 @@ use tessera_core::secret::{SecretRecord, SecretStatus};
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::ASSETS;
+use crate::ASSETS;
+use crate::error::Refused;
+use crate::forms::{ApplicationForm, OrganisationForm, UserForm};
 
 /// A rendered page with its status.
 pub struct Page {
@@ -162,6 +166,59 @@ pub fn sign_in(
             }
         },
     )
+}
+
+/// A refusal shown beside the field it is about: the message's element id
+/// (`<field id>-error`) and its words.
+struct Beside {
+    id: String,
+    message: Cow<'static, str>,
+}
+
+/// The message for `field`, whose input has id `input`, if the refusal is
+/// about it.
+fn beside(refused: Option<&Refused>, field: Field, input: &str) -> Option<Beside> {
+    refused
+        .filter(|r| r.field() == Some(field))
+        .map(|r| Beside {
+            id: format!("{input}-error"),
+            message: r.message(),
+        })
+}
+
+/// The refusal a form shows above its fields: one about none of `fields`.
+fn above<'a>(refused: Option<&'a Refused>, fields: &[Field]) -> Option<&'a Refused> {
+    refused.filter(|r| r.field().is_none_or(|f| !fields.contains(&f)))
+}
+
+/// `aria-describedby` of a field: its message first, then its help.
+fn described_by(error: Option<&Beside>, help: Option<&str>) -> Option<String> {
+    let ids: Vec<&str> = error
+        .map(|e| e.id.as_str())
+        .into_iter()
+        .chain(help)
+        .collect();
+    (!ids.is_empty()).then(|| ids.join(" "))
+}
+
+/// `aria-invalid` of a field.
+fn invalid(error: Option<&Beside>) -> Option<&'static str> {
+    error.map(|_| "true")
+}
+
+/// The message beside a field, between its label and the field itself, so
+/// it is read before what is typed.
+fn field_error(error: Option<&Beside>) -> Markup {
+    html! {
+        @if let Some(e) = error { p.field-error id=(e.id) { (e.message) } }
+    }
+}
+
+/// The message of a refusal about none of a form's fields, above them.
+fn form_error(refused: Option<&Refused>) -> Markup {
+    html! {
+        @if let Some(r) = refused { p.error role="alert" { (r.message()) } }
+    }
 }
 
 fn utc(t: OffsetDateTime) -> String {
@@ -319,7 +376,7 @@ pub struct SecretFormInput<'a> {
     /// The date chosen.
     pub expires_on: Option<&'a str>,
     /// Why it was refused.
-    pub error: Option<&'a str>,
+    pub refused: Option<&'a Refused>,
 }
 
 /// The "create new secret" form: in a dialog on the application page, and
@@ -331,15 +388,19 @@ pub fn secret_form(
     input: &SecretFormInput<'_>,
 ) -> Markup {
     let latest = day(limits.latest);
+    let name = beside(input.refused, Field::Name, "secret-name");
+    let expires = beside(input.refused, Field::ExpiresAt, "secret-expires");
     html! {
         form.stack.secret-form method="post" action={ "/applications/" (client_id) "/secrets" } {
             input type="hidden" name="csrf" value=(csrf);
-            @if let Some(error) = input.error { p.error role="alert" { (error) } }
+            (form_error(above(input.refused, &[Field::Name, Field::ExpiresAt])))
             label for="secret-name" { "Name" }
-            input #secret-name type="text" name="name" value=(input.name) maxlength="100" required aria-describedby="secret-name-help";
+            (field_error(name.as_ref()))
+            input #secret-name type="text" name="name" value=(input.name) maxlength="100" required aria-invalid=[invalid(name.as_ref())] aria-describedby=[described_by(name.as_ref(), Some("secret-name-help"))] autofocus[name.is_some()];
             p.help #secret-name-help { "Say who made it, for example \"Secret by VM\"." }
             label for="secret-expires" { "Expires on (UTC)" }
-            input #secret-expires type="date" name="expires_on" value=(input.expires_on.unwrap_or(&latest)) min=(day(limits.today)) max=(latest) required aria-describedby="secret-expires-help";
+            (field_error(expires.as_ref()))
+            input #secret-expires type="date" name="expires_on" value=(input.expires_on.unwrap_or(&latest)) min=(day(limits.today)) max=(latest) required aria-invalid=[invalid(expires.as_ref())] aria-describedby=[described_by(expires.as_ref(), Some("secret-expires-help"))] autofocus[expires.is_some()];
             p.help #secret-expires-help { "At most one year ahead, which is the default and what we recommend. A shorter life means rotating sooner." }
             p.advice #secret-expires-advice hidden { "This secret will live less than 30 days. One year is recommended unless it is only for a test." }
             div.actions {
@@ -431,7 +492,7 @@ pub fn application(nav: &Nav<'_>, page: &ApplicationPage<'_>, catalog: &Resource
                         (copy_button("new-secret-value", "Copy the new client secret"))
                     }
                     p.help { "It expires " (utc(new.expires_at)) "." }
-                    @if let Some(advice) = &new.advice { p.advice { (super::session::upper_first(advice)) "." } }
+                    @if let Some(advice) = &new.advice { p.advice { (advice) } }
                     p { "Next: put it in the partner system, check below that its " em { "last used" } " appears, then delete the old secret." }
                 }
             }
@@ -529,14 +590,19 @@ pub fn form_page(nav: &Nav<'_>, title: &str, back: &str, form: Markup) -> Markup
     )
 }
 
-/// What an admin types into the forms of the organisations page, kept when
-/// one is refused.
+/// The admin forms of the organisations page: empty, or one of them as it
+/// was submitted, with why it was refused.
 #[derive(Default)]
-pub struct AdminFormError<'a> {
-    /// Which form: `organisation`, `application` or `user`.
-    pub form: &'a str,
-    /// Why it was refused.
-    pub message: &'a str,
+pub enum AdminForms<'a> {
+    /// Every form empty.
+    #[default]
+    Empty,
+    /// The organisation form, refused.
+    Organisation(&'a OrganisationForm, &'a Refused),
+    /// The application form, refused.
+    Application(&'a ApplicationForm, &'a Refused),
+    /// The user form, refused.
+    User(&'a UserForm, &'a Refused),
 }
 
 /// The organisations page (admins): every organisation and the forms to
@@ -545,10 +611,9 @@ pub fn organisations(
     nav: &Nav<'_>,
     orgs: &[(Organisation, usize)],
     catalog: &ResourceCatalog,
-    error: Option<&AdminFormError<'_>>,
+    forms: &AdminForms<'_>,
     notice: Option<&str>,
 ) -> Markup {
-    let error_for = |form: &str| error.filter(|e| e.form == form).map(|e| e.message);
     layout(
         "Organisations",
         Some(nav),
@@ -571,69 +636,150 @@ pub fn organisations(
                 }
             }
             div.admin-forms {
-                section.card aria-labelledby="new-org-title" {
-                    h2 #new-org-title { "New organisation" }
-                    form.stack method="post" action="/organisations" {
-                        input type="hidden" name="csrf" value=(nav.csrf);
-                        @if let Some(m) = error_for("organisation") { p.error role="alert" { (m) } }
-                        label for="org-name" { "Name (letters and digits)" }
-                        input #org-name type="text" name="name" required pattern="[A-Za-z0-9]+";
-                        label for="org-country" { "Country (ISO 3166-1 alpha-2, such as NL)" }
-                        input #org-country type="text" name="country" required maxlength="2" autocapitalize="characters";
-                        button type="submit" { "Create organisation" }
-                    }
-                }
-                section.card aria-labelledby="new-app-title" {
-                    h2 #new-app-title { "New application" }
-                    form.stack method="post" action="/applications" {
-                        input type="hidden" name="csrf" value=(nav.csrf);
-                        @if let Some(m) = error_for("application") { p.error role="alert" { (m) } }
-                        label for="app-org" { "Organisation" }
-                        select #app-org name="organisation_id" required {
-                            @for (org, _) in orgs { option value=(org.id) { (org.name.as_ref()) " (" (org.country.as_str()) ")" } }
-                        }
-                        label for="app-api" { "API (2 to 5 capital letters, such as SMC)" }
-                        input #app-api type="text" name="api" required pattern="[A-Z]{2,5}";
-                        label for="app-kind" { "Kind" }
-                        select #app-kind name="kind" {
-                            option value="partner" { "partner" }
-                            option value="partner-alternative" { "partner-alternative (match-connect-sandbox only)" }
-                        }
-                        fieldset {
-                            legend { "Permissions" }
-                            @for env in [Environment::Production, Environment::Sandbox] {
-                                p.group { (if env == Environment::Production { "Production" } else { "Sandbox" }) }
-                                @for r in catalog.iter().filter(|r| r.environment == env) {
-                                    label.check { input type="checkbox" name="permission" value=(r.id); " " (r.name) }
-                                }
-                            }
-                        }
-                        button type="submit" { "Create application" }
-                    }
-                }
-                section.card aria-labelledby="new-user-title" {
-                    h2 #new-user-title { "New user" }
-                    form.stack method="post" action="/users" {
-                        input type="hidden" name="csrf" value=(nav.csrf);
-                        @if let Some(m) = error_for("user") { p.error role="alert" { (m) } }
-                        label for="user-email" { "Email" }
-                        input #user-email type="email" name="email" required;
-                        label for="user-role" { "Role" }
-                        select #user-role name="role" {
-                            option value="credential-manager" { "credential manager" }
-                            option value="admin" { "admin" }
-                        }
-                        label for="user-org" { "Organisation (credential managers)" }
-                        select #user-org name="organisation_id" {
-                            option value="" { "none (admins)" }
-                            @for (org, _) in orgs { option value=(org.id) { (org.name.as_ref()) } }
-                        }
-                        button type="submit" { "Create user" }
-                    }
-                }
+                (organisation_form(nav.csrf, forms))
+                (application_form(nav.csrf, orgs, catalog, forms))
+                (user_form(nav.csrf, orgs, forms))
             }
         },
     )
+}
+
+fn organisation_form(csrf: &str, forms: &AdminForms<'_>) -> Markup {
+    let empty = OrganisationForm::default();
+    let (input, refused) = match forms {
+        AdminForms::Organisation(input, refused) => (*input, Some(*refused)),
+        _ => (&empty, None),
+    };
+    let name = beside(refused, Field::Name, "org-name");
+    let country = beside(refused, Field::Country, "org-country");
+    html! {
+        section.card aria-labelledby="new-org-title" {
+            h2 #new-org-title { "New organisation" }
+            form.stack method="post" action="/organisations" {
+                input type="hidden" name="csrf" value=(csrf);
+                (form_error(above(refused, &[Field::Name, Field::Country])))
+                label for="org-name" { "Name (letters and digits)" }
+                (field_error(name.as_ref()))
+                input #org-name type="text" name="name" value=(input.name) required pattern="[A-Za-z0-9]+" aria-invalid=[invalid(name.as_ref())] aria-describedby=[described_by(name.as_ref(), None)] autofocus[name.is_some()];
+                label for="org-country" { "Country (ISO 3166-1 alpha-2, such as NL)" }
+                (field_error(country.as_ref()))
+                input #org-country type="text" name="country" value=(input.country) required maxlength="2" autocapitalize="characters" aria-invalid=[invalid(country.as_ref())] aria-describedby=[described_by(country.as_ref(), None)] autofocus[country.is_some()];
+                button type="submit" { "Create organisation" }
+            }
+        }
+    }
+}
+
+fn application_form(
+    csrf: &str,
+    orgs: &[(Organisation, usize)],
+    catalog: &ResourceCatalog,
+    forms: &AdminForms<'_>,
+) -> Markup {
+    let empty = ApplicationForm::default();
+    let (input, refused) = match forms {
+        AdminForms::Application(input, refused) => (*input, Some(*refused)),
+        _ => (&empty, None),
+    };
+    let org = beside(refused, Field::OrganisationId, "app-org");
+    let api = beside(refused, Field::Api, "app-api");
+    let kind = beside(refused, Field::Kind, "app-kind");
+    let permissions = beside(refused, Field::Permissions, "app-permissions");
+    let fields = [
+        Field::OrganisationId,
+        Field::Api,
+        Field::Kind,
+        Field::Permissions,
+    ];
+    let kinds = [
+        ("partner", "partner"),
+        (
+            "partner-alternative",
+            "partner-alternative (match-connect-sandbox only)",
+        ),
+    ];
+    html! {
+        section.card aria-labelledby="new-app-title" {
+            h2 #new-app-title { "New application" }
+            form.stack method="post" action="/applications" {
+                input type="hidden" name="csrf" value=(csrf);
+                (form_error(above(refused, &fields)))
+                label for="app-org" { "Organisation" }
+                (field_error(org.as_ref()))
+                select #app-org name="organisation_id" required aria-invalid=[invalid(org.as_ref())] aria-describedby=[described_by(org.as_ref(), None)] autofocus[org.is_some()] {
+                    @for (o, _) in orgs {
+                        @let id = o.id.to_string();
+                        option value=(id) selected[input.organisation_id.trim() == id] { (o.name.as_ref()) " (" (o.country.as_str()) ")" }
+                    }
+                }
+                label for="app-api" { "API (2 to 5 capital letters, such as SMC)" }
+                (field_error(api.as_ref()))
+                input #app-api type="text" name="api" value=(input.api) required pattern="[A-Z]{2,5}" aria-invalid=[invalid(api.as_ref())] aria-describedby=[described_by(api.as_ref(), None)] autofocus[api.is_some()];
+                label for="app-kind" { "Kind" }
+                (field_error(kind.as_ref()))
+                select #app-kind name="kind" aria-invalid=[invalid(kind.as_ref())] aria-describedby=[described_by(kind.as_ref(), None)] autofocus[kind.is_some()] {
+                    @for (value, label) in kinds {
+                        option value=(value) selected[input.kind.trim() == value] { (label) }
+                    }
+                }
+                fieldset #app-permissions aria-invalid=[invalid(permissions.as_ref())] aria-describedby=[described_by(permissions.as_ref(), None)] {
+                    legend { "Permissions" }
+                    (field_error(permissions.as_ref()))
+                    @for env in [Environment::Production, Environment::Sandbox] {
+                        p.group { (if env == Environment::Production { "Production" } else { "Sandbox" }) }
+                        @for r in catalog.iter().filter(|r| r.environment == env) {
+                            label.check { input type="checkbox" name="permission" value=(r.id) checked[input.permissions.iter().any(|p| p == r.id.as_str())]; " " (r.name) }
+                        }
+                    }
+                }
+                button type="submit" { "Create application" }
+            }
+        }
+    }
+}
+
+fn user_form(csrf: &str, orgs: &[(Organisation, usize)], forms: &AdminForms<'_>) -> Markup {
+    let empty = UserForm::default();
+    let (input, refused) = match forms {
+        AdminForms::User(input, refused) => (*input, Some(*refused)),
+        _ => (&empty, None),
+    };
+    let email = beside(refused, Field::Email, "user-email");
+    let role = beside(refused, Field::Role, "user-role");
+    let org = beside(refused, Field::OrganisationId, "user-org");
+    let roles = [
+        ("credential-manager", "credential manager"),
+        ("admin", "admin"),
+    ];
+    html! {
+        section.card aria-labelledby="new-user-title" {
+            h2 #new-user-title { "New user" }
+            form.stack method="post" action="/users" {
+                input type="hidden" name="csrf" value=(csrf);
+                (form_error(above(refused, &[Field::Email, Field::Role, Field::OrganisationId])))
+                label for="user-email" { "Email" }
+                (field_error(email.as_ref()))
+                input #user-email type="email" name="email" value=(input.email) required aria-invalid=[invalid(email.as_ref())] aria-describedby=[described_by(email.as_ref(), None)] autofocus[email.is_some()];
+                label for="user-role" { "Role" }
+                (field_error(role.as_ref()))
+                select #user-role name="role" aria-invalid=[invalid(role.as_ref())] aria-describedby=[described_by(role.as_ref(), None)] autofocus[role.is_some()] {
+                    @for (value, label) in roles {
+                        option value=(value) selected[input.role.trim() == value] { (label) }
+                    }
+                }
+                label for="user-org" { "Organisation (credential managers)" }
+                (field_error(org.as_ref()))
+                select #user-org name="organisation_id" aria-invalid=[invalid(org.as_ref())] aria-describedby=[described_by(org.as_ref(), None)] autofocus[org.is_some()] {
+                    option value="" { "none (admins)" }
+                    @for (o, _) in orgs {
+                        @let id = o.id.to_string();
+                        option value=(id) selected[input.organisation_id.trim() == id] { (o.name.as_ref()) }
+                    }
+                }
+                button type="submit" { "Create user" }
+            }
+        }
+    }
 }
 
 /// A new user's initial password and TOTP URI, shown on this one answer.
