@@ -15,6 +15,8 @@ mod ops;
 mod reminders;
 mod rows;
 mod sql_store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::StorageError;
 pub use sql_store::{Backend, PoolConfig, SqlStore};
