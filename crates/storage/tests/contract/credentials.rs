@@ -11,7 +11,7 @@ use tessera_core::store::CredentialChange;
 use tessera_core::store::prelude::*;
 use time::Duration;
 
-use crate::{T0, TestStore, fixtures};
+use crate::{T0, TestStore, fixtures, race};
 
 #[tokio::test]
 async fn client_credentials_return_the_application_with_its_permissions_and_every_secret_hash() {
@@ -335,4 +335,37 @@ async fn positions_keep_increasing_after_every_change_is_pruned() {
         "a change after pruning must not reuse a position"
     );
     assert!(changes[0].seq > seen);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn servers_flushing_uses_of_the_same_secrets_at_once_in_any_order_all_succeed() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    let mut secrets = Vec::new();
+    for api in ["AA", "BB", "CC", "DD", "EE", "FF"] {
+        let app = fixtures::application(&store, &org, api, &[]).await;
+        for _ in 0..5 {
+            let secret = fixtures::secret(&store, app.client_id, T0 + Duration::days(365)).await;
+            secrets.push(secret.record.id);
+        }
+    }
+
+    // Each server's batch lists the same secrets, in an order of its own
+    // (a hash map's), and they flush at the same moment.
+    for round in 1..=3 {
+        let at = T0 + Duration::minutes(round);
+        let results = race(&store, 4, |store, server| {
+            let mut batch: Vec<_> = secrets.iter().map(|id| (*id, at)).collect();
+            if server % 2 == 1 {
+                batch.reverse();
+            }
+            batch.rotate_left(server * 7);
+            async move { store.record_secret_use(&batch).await }
+        })
+        .await;
+        assert!(
+            results.iter().all(Result::is_ok),
+            "round {round}: {results:?}"
+        );
+    }
 }
