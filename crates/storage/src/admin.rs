@@ -228,6 +228,20 @@ impl AdminStore for SqlStore {
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
+        // The application row first, as every other change to its
+        // credentials takes it: a permission change running at once would
+        // otherwise hold the rows deleted below while waiting for the row
+        // this deletion holds (a deadlock on PostgreSQL).
+        let found =
+            sqlx::query("UPDATE applications SET updated_at = updated_at WHERE client_id = $1")
+                .bind(client_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected();
+        if found == 0 {
+            return Ok(false);
+        }
         // Children first: SQLite enforces the cascade only when a connection
         // enables foreign keys, and this must not depend on it.
         for table in ["client_secrets", "application_permissions"] {
