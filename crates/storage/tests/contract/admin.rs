@@ -331,3 +331,33 @@ async fn users_of_one_organisation_or_of_all_come_by_email() {
     );
     assert_eq!(store.users(None).await.unwrap(), [admin, ann, bob, zoe]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_application_deleted_while_its_permissions_are_replaced_ends_either_way_without_error() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    for api in ["AA", "BB", "CC", "DD", "EE", "FF", "GG", "HH"] {
+        let app = fixtures::application(&store, &org, api, &["aa", "bb"]).await;
+        fixtures::secret(&store, app.client_id, T0 + Duration::days(365)).await;
+        let client_id = app.client_id;
+
+        let results = race(&store, 2, |store, i| async move {
+            if i == 0 {
+                store.delete_application(client_id, T0).await.map(|_| ())
+            } else {
+                store
+                    .set_permissions(client_id, &permissions(&["cc"]), T0)
+                    .await
+            }
+        })
+        .await;
+
+        let (deleted, replaced) = (&results[0], &results[1]);
+        assert!(deleted.is_ok(), "{api}: {deleted:?}");
+        assert!(
+            matches!(replaced, Ok(()) | Err(StoreError::NotFound)),
+            "{api}: {replaced:?}"
+        );
+        assert_eq!(store.application(client_id).await.unwrap(), None);
+    }
+}
