@@ -369,3 +369,32 @@ async fn servers_flushing_uses_of_the_same_secrets_at_once_in_any_order_all_succ
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn uses_flushed_while_their_application_is_deleted_end_without_error() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    for api in ["AA", "BB", "CC", "DD", "EE", "FF", "GG", "HH", "II", "JJ"] {
+        let app = fixtures::application(&store, &org, api, &[]).await;
+        let mut uses = Vec::new();
+        for _ in 0..5 {
+            let secret = fixtures::secret(&store, app.client_id, T0 + Duration::days(365)).await;
+            uses.push((secret.record.id, T0 + Duration::minutes(1)));
+        }
+        let client_id = app.client_id;
+
+        let results = race(&store, 2, |store, i| {
+            let uses = uses.clone();
+            async move {
+                if i == 0 {
+                    store.delete_application(client_id, T0).await.map(|_| ())
+                } else {
+                    store.record_secret_use(&uses).await
+                }
+            }
+        })
+        .await;
+
+        assert!(results.iter().all(Result::is_ok), "{api}: {results:?}");
+    }
+}
