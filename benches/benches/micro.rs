@@ -21,9 +21,9 @@ use tessera_core::resource::ResourceCatalog;
 use tessera_core::secret::PlainSecret;
 use tessera_core::token::{AccessTokenClaims, Audience};
 use tessera_core::{Clock as _, SystemClock};
-use tessera_server::keys::{Algorithm, SigningKey};
-use tessera_server::token::cache::{Lookup, SecretCache};
-use tessera_server::token::request;
+use tessera_token::cache::{Lookup, SecretCache};
+use tessera_token::keys::{Algorithm, SigningKey};
+use tessera_token::request;
 
 fn signing(c: &mut Criterion) {
     let client_id = ClientId::generate();

@@ -20,8 +20,8 @@ use tessera_core::ids::OrganisationId;
 use tessera_core::resource::ResourceCatalog;
 use tessera_core::token::{AccessTokenClaims, Audience, select_resources};
 use tessera_core::{Clock as _, SystemClock};
-use tessera_server::keys::SigningKey;
-use tessera_server::token::request;
+use tessera_token::keys::SigningKey;
+use tessera_token::request;
 
 /// The permissions of every benchmark application, so the floor's tokens
 /// carry the same `aud` and `scope` as Tessera's: two resources, hence an

@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-use tessera_server::keys::Algorithm;
+use tessera_token::keys::Algorithm;
 
 /// Tessera's end-to-end benchmark.
 #[derive(Debug, Parser)]

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tessera_core::password::Argon2Config;
 use tessera_core::secret::PlainSecret;
-use tessera_server::keys::Algorithm;
+use tessera_token::keys::Algorithm;
 
 use crate::load::{self, RequestSet, Target};
 use crate::seed::{self, Client, SeedPlan};

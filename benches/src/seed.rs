@@ -1,22 +1,21 @@
-//! Seeding the benchmark database through Tessera's own operations
-//! (`tessera_server::service::Tessera`), before any server starts: the
+//! Seeding the benchmark database through Tessera's own use cases
+//! (`tessera_admin::Admin`, as the command line), before any server starts: the
 //! organisations, applications and secrets are real records, hashed as
 //! Tessera hashes them.
 
 use anyhow::Context as _;
 use std::path::Path;
 use std::sync::Arc;
+use tessera_admin::{Acting, Admin};
 use tessera_core::application::ApplicationKind;
 use tessera_core::ids::ClientId;
-use tessera_core::organisation::NewOrganisation;
 use tessera_core::password::Argon2Config;
 use tessera_core::secret::PlainSecret;
 use tessera_core::store::prelude::*;
 use tessera_core::{Clock as _, SystemClock};
 use tessera_server::Settings;
-use tessera_server::keys::{Algorithm, KeyDirectory, register_all};
-use tessera_server::service::Tessera;
-use tessera_server::startup::{open_store, open_tessera};
+use tessera_server::startup::{open_admin, open_store};
+use tessera_token::keys::{Algorithm, KeyDirectory, register_all};
 
 use crate::floor::PERMISSIONS;
 
@@ -82,7 +81,8 @@ pub async fn seed(settings: &Settings, plan: SeedPlan<'_>) -> anyhow::Result<Vec
     );
     let mut settings = settings.clone();
     settings.argon2 = plan.argon2;
-    let (store, tessera) = open_tessera(&settings, Arc::new(SystemClock)).await?;
+    let (store, admin) = open_admin(&settings, Arc::new(SystemClock)).await?;
+    let cli = Acting::cli();
     let applications = plan.secrets.div_ceil(plan.secrets_per_application);
     let mut client_ids = Vec::with_capacity(applications);
     let mut organisation = None;
@@ -90,18 +90,16 @@ pub async fn seed(settings: &Settings, plan: SeedPlan<'_>) -> anyhow::Result<Vec
         let index = n % APPLICATIONS_PER_ORGANISATION;
         if index == 0 {
             let name = format!("Bench{}{}", plan.tag, n / APPLICATIONS_PER_ORGANISATION);
-            let created = tessera
-                .create_organisation(&NewOrganisation {
-                    name,
-                    country: "NL".to_owned(),
-                })
+            let created = admin
+                .create_organisation(&cli, &name, "NL")
                 .await
                 .context("Failed to create an organisation")?;
             organisation = Some(created.id);
         }
         let organisation = organisation.context("No organisation")?;
-        let app = tessera
+        let app = admin
             .create_application(
+                &cli,
                 organisation,
                 &api_code(index),
                 ApplicationKind::Partner,
@@ -120,14 +118,14 @@ pub async fn seed(settings: &Settings, plan: SeedPlan<'_>) -> anyhow::Result<Vec
             }
         }
     }
-    let clients = create_secrets(&tessera, wanted, plan.parallel.max(1)).await?;
+    let clients = create_secrets(&admin, wanted, plan.parallel.max(1)).await?;
     store.close().await;
     Ok(clients)
 }
 
 /// Creates one secret for each client id, `parallel` at a time.
 async fn create_secrets(
-    tessera: &Tessera,
+    admin: &Admin,
     client_ids: Vec<ClientId>,
     parallel: usize,
 ) -> anyhow::Result<Vec<Client>> {
@@ -139,10 +137,10 @@ async fn create_secrets(
             .acquire_owned()
             .await
             .context("Failed to wait for a hashing slot")?;
-        let tessera = tessera.clone();
+        let admin = admin.clone();
         tasks.push(tokio::spawn(async move {
-            let created = tessera
-                .create_secret(client_id, "Secret by bench", None, "bench")
+            let created = admin
+                .create_secret(&Acting::cli(), client_id, "Secret by bench", None)
                 .await;
             drop(permit);
             created

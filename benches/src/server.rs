@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tessera_server::keys::Algorithm;
+use tessera_token::keys::Algorithm;
 use tokio::process::{Child, Command};
 
 use crate::load;

@@ -307,3 +307,31 @@ async fn app_delete_removes_the_application_and_its_secrets() {
     assert!(!again.status.success());
     assert!(stderr(&again).contains("not found"), "{}", stderr(&again));
 }
+
+#[tokio::test]
+async fn refusals_exit_with_codes_scripts_can_branch_on() {
+    let app = spawn_app().await;
+    let client = app.create_client(&["search-match-sandbox"]).await;
+    let id = client.client_id.to_string();
+
+    let invalid = app.cli(&["org", "create", "--name", "Bad", "--country", "XX"]);
+    assert_eq!(invalid.status.code(), Some(4));
+    assert!(
+        stderr(&invalid).contains("--country"),
+        "{}",
+        stderr(&invalid)
+    );
+
+    app.cli_json(&["org", "create", "--name", "Twice", "--country", "NL"]);
+    let taken = app.cli(&["org", "create", "--name", "Twice", "--country", "NL"]);
+    assert_eq!(taken.status.code(), Some(4));
+    assert!(stderr(&taken).contains("already taken"));
+
+    let unknown_secret = uuid::Uuid::new_v4().to_string();
+    let missing = app.cli(&["secret", "delete", "--client-id", &id, &unknown_secret]);
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(stderr(&missing).contains("secret not found"));
+
+    let usage = app.cli(&["secret", "delete", "--client-id", &id]);
+    assert_eq!(usage.status.code(), Some(2));
+}

@@ -7,11 +7,10 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Output;
 use std::sync::Arc;
+use tessera_admin::{Acting, Admin};
 use tessera_core::ManualClock;
 use tessera_core::application::ApplicationKind;
 use tessera_core::ids::{ClientId, SecretId};
-use tessera_core::organisation::NewOrganisation;
-use tessera_server::service::Tessera;
 use tessera_server::{Application, Settings};
 use tessera_storage::testing::TestDatabase;
 
@@ -22,7 +21,7 @@ pub struct TestApp {
     pub issuer: String,
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
-    pub tessera: Tessera,
+    pub admin: Admin,
     pub keys_dir: PathBuf,
     pub reminders: Arc<tessera_server::reminders::Reminders>,
     pub outbox: PathBuf,
@@ -102,7 +101,7 @@ async fn start(settings: Settings, dir: tempfile::TempDir, database: TestDatabas
     let address = format!("http://127.0.0.1:{}", app.port());
     let ops_address = format!("http://127.0.0.1:{}", app.ops_port());
     let issuer = app.issuer().to_owned();
-    let tessera = app.tessera().clone();
+    let admin = app.admin().clone();
     let reminders = app.reminders().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
@@ -117,7 +116,7 @@ async fn start(settings: Settings, dir: tempfile::TempDir, database: TestDatabas
             .build()
             .unwrap(),
         clock,
-        tessera,
+        admin,
         keys_dir,
         reminders,
         outbox,
@@ -147,22 +146,20 @@ impl TestApp {
     /// An organisation, an application holding `permissions`, and one secret.
     pub async fn create_client(&self, permissions: &[&str]) -> TestClient {
         let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        let cli = Acting::cli();
         let org = self
-            .tessera
-            .create_organisation(&NewOrganisation {
-                name: format!("Org{suffix}"),
-                country: "NL".into(),
-            })
+            .admin
+            .create_organisation(&cli, &format!("Org{suffix}"), "NL")
             .await
             .unwrap();
         let app = self
-            .tessera
-            .create_application(org.id, "SMC", ApplicationKind::Partner, permissions)
+            .admin
+            .create_application(&cli, org.id, "SMC", ApplicationKind::Partner, permissions)
             .await
             .unwrap();
         let created = self
-            .tessera
-            .create_secret(app.client_id, "Secret by test", None, "test")
+            .admin
+            .create_secret(&cli, app.client_id, "Secret by test", None)
             .await
             .unwrap();
         TestClient {
@@ -179,8 +176,8 @@ impl TestApp {
         expires_at: Option<time::OffsetDateTime>,
     ) -> (SecretId, String) {
         let created = self
-            .tessera
-            .create_secret(client_id, "Another secret", expires_at, "test")
+            .admin
+            .create_secret(&Acting::cli(), client_id, "Another secret", expires_at)
             .await
             .unwrap();
         (created.record.id, created.secret.expose().to_owned())
@@ -345,11 +342,8 @@ impl TestApp {
     /// A new organisation with a unique name.
     pub async fn create_org(&self) -> tessera_core::ids::OrganisationId {
         let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
-        self.tessera
-            .create_organisation(&NewOrganisation {
-                name: format!("Org{suffix}"),
-                country: "NL".into(),
-            })
+        self.admin
+            .create_organisation(&Acting::cli(), &format!("Org{suffix}"), "NL")
             .await
             .unwrap()
             .id
@@ -366,7 +360,11 @@ impl TestApp {
             "u{}@example.org",
             &uuid::Uuid::new_v4().simple().to_string()[..10]
         );
-        let created = self.tessera.create_user(&email, role, org).await.unwrap();
+        let created = self
+            .admin
+            .create_user(&Acting::cli(), &email, role, org)
+            .await
+            .unwrap();
         TestUser {
             email,
             password: created.password.expose_secret().to_owned(),
@@ -495,6 +493,40 @@ impl TestApp {
             | prometheus_parse::Value::Untyped(v) => v,
             ref other => panic!("{name} is not a single value: {other:?}"),
         }
+    }
+
+    /// The organisation of an application.
+    pub async fn organisation_of(&self, client_id: ClientId) -> tessera_core::ids::OrganisationId {
+        self.admin
+            .application(&Acting::cli(), client_id)
+            .await
+            .unwrap()
+            .organisation_id
+    }
+
+    /// From now on the database refuses every audit event, as a full disk
+    /// or a broken table would.
+    pub async fn refuse_audit_events(&self) {
+        use sqlx::Connection as _;
+        sqlx::any::install_default_drivers();
+        let mut db = sqlx::AnyConnection::connect(self.database.url())
+            .await
+            .unwrap();
+        let statements: &[&str] = if self.database.url().starts_with("postgres") {
+            &[
+                "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'the audit log refuses writes'; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+            ]
+        } else {
+            &["CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+               BEGIN SELECT RAISE(ABORT, 'the audit log refuses writes'); END"]
+        };
+        for statement in statements {
+            sqlx::query(statement).execute(&mut db).await.unwrap();
+        }
+        db.close().await.unwrap();
     }
 
     /// A second store on this app's database, as another process would see it.
@@ -678,9 +710,20 @@ impl ServeProcess {
         keys_dir: &std::path::Path,
         env: &[(&str, &str)],
     ) -> Self {
+        Self::spawn_args(&["serve"], dir, database_url, keys_dir, env)
+    }
+
+    fn spawn_args(
+        args: &[&str],
+        dir: &std::path::Path,
+        database_url: &str,
+        keys_dir: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> Self {
         let (port, ops) = (free_port(), free_port());
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .arg("serve")
+            .args(args)
+            .stdout(std::process::Stdio::null())
             .current_dir(dir)
             .env("TESSERA_DATABASE_URL", database_url)
             .env("TESSERA_KEYS_DIR", keys_dir)
@@ -695,6 +738,20 @@ impl ServeProcess {
             address: format!("http://127.0.0.1:{port}"),
             ops_address: format!("http://127.0.0.1:{ops}"),
         }
+    }
+
+    /// Runs `tessera` with `args` (a serving command, such as `serve
+    /// --demo`) on `app`'s database and key folder, and waits until ready.
+    pub async fn spawn_with(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let server = Self::spawn_args(args, app.dir.path(), app.database.url(), &app.keys_dir, env);
+        server.wait_ready(&app.client).await;
+        server
+    }
+
+    /// Stops the process at once.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Spawns one on `app`'s database and key folder and waits until ready.

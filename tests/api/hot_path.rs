@@ -6,6 +6,7 @@
 use crate::helpers::{ServeProcess, TestClient, poll_until, spawn_app, spawn_app_with};
 use serde_json::Value;
 use std::time::{Duration as StdDuration, Instant};
+use tessera_admin::Acting;
 use tessera_core::store::prelude::*;
 use time::Duration;
 
@@ -55,14 +56,22 @@ async fn a_cached_secret_is_refused_right_after_deletion() {
     let client = app.create_client(&[SMS]).await;
     warm(&app, &client).await;
 
-    app.tessera
-        .delete_secret(client.client_id, client.secret_id)
+    app.admin
+        .delete_secret(&Acting::cli(), client.client_id, client.secret_id)
         .await
         .unwrap();
 
     let (status, body) = status_of(app.request_token(&client, &[]).await).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"], "invalid_client");
+    assert_eq!(
+        app.metric(
+            "tessera_secret_cache_invalidations_total",
+            &[("source", "local")]
+        )
+        .await,
+        1.0
+    );
 }
 
 #[tokio::test]
@@ -128,8 +137,8 @@ async fn a_cached_secret_loses_a_removed_permission_at_once() {
     warm(&app, &client).await;
     app.token_for(&client, &[("scope", DMS)]).await;
 
-    app.tessera
-        .set_permissions(client.client_id, &[SMS])
+    app.admin
+        .set_permissions(&Acting::cli(), client.client_id, &[SMS])
         .await
         .unwrap();
 
@@ -146,14 +155,19 @@ async fn deleting_an_application_stops_its_cached_secrets() {
     let client = app.create_client(&[SMS]).await;
     warm(&app, &client).await;
 
-    app.tessera
-        .delete_application(client.client_id)
+    app.admin
+        .delete_application(&Acting::cli(), client.client_id)
         .await
         .unwrap();
 
     let (status, _) = status_of(app.request_token(&client, &[]).await).await;
     assert_eq!(status, 401);
-    assert!(app.tessera.secrets(client.client_id).await.is_err());
+    assert!(
+        app.admin
+            .secrets(&Acting::cli(), client.client_id)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use crate::helpers::{TestApp, TestClient, TestUser, assert_problem, spawn_app};
 use serde_json::{Value, json};
+use tessera_admin::Acting;
 use tessera_core::ids::OrganisationId;
 use tessera_core::user::Role;
 
@@ -25,14 +26,12 @@ async fn world() -> World {
     let client_a = app.create_client(&["search-match-sandbox"]).await;
     let client_b = app.create_client(&["match-connect-sandbox"]).await;
     let org_of = |client: &TestClient| {
-        let tessera = app.tessera.clone();
+        let admin = app.admin.clone();
         let id = client.client_id;
         async move {
-            tessera
-                .store()
-                .application(id)
+            admin
+                .application(&Acting::cli(), id)
                 .await
-                .unwrap()
                 .unwrap()
                 .organisation_id
         }

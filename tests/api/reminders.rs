@@ -6,6 +6,7 @@ use crate::helpers::{TestApp, free_port, spawn_app, spawn_app_on, spawn_app_with
 use mail_parser::MessageParser;
 use std::path::{Path, PathBuf};
 use std::time::{Duration as StdDuration, Instant};
+use tessera_admin::Acting;
 use tessera_core::application::ApplicationKind;
 use tessera_core::ids::{ClientId, OrganisationId, SecretId};
 use tessera_core::user::Role;
@@ -24,8 +25,9 @@ async fn partner(app: &TestApp) -> Partner {
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
     let org = app.create_org().await;
     let application = app
-        .tessera
+        .admin
         .create_application(
+            &Acting::cli(),
             org,
             "SMC",
             ApplicationKind::Partner,
@@ -34,8 +36,8 @@ async fn partner(app: &TestApp) -> Partner {
         .await
         .unwrap();
     let manager = format!("manager.{suffix}@partner.example");
-    app.tessera
-        .create_user(&manager, Role::CredentialManager, Some(org))
+    app.admin
+        .create_user(&Acting::cli(), &manager, Role::CredentialManager, Some(org))
         .await
         .unwrap();
     Partner {
@@ -49,12 +51,12 @@ async fn partner(app: &TestApp) -> Partner {
 /// value is returned too, so tests can check it never appears in mail.
 async fn secret(app: &TestApp, partner: &Partner, days: i64) -> (SecretId, String) {
     let created = app
-        .tessera
+        .admin
         .create_secret(
+            &Acting::cli(),
             partner.client_id,
             "Secret by VM",
             Some(app.clock_now() + Duration::days(days)),
-            "test",
         )
         .await
         .unwrap();
@@ -108,8 +110,8 @@ async fn a_secret_expiring_in_50_days_gets_the_weekly_reminders_then_one_a_day()
             "a second pass on day {day} sends nothing"
         );
         if day == 55 {
-            app.tessera
-                .delete_secret(partner.client_id, secret_id)
+            app.admin
+                .delete_secret(&Acting::cli(), partner.client_id, secret_id)
                 .await
                 .unwrap();
         }

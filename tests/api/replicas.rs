@@ -8,6 +8,7 @@ use crate::helpers::{
 };
 use serde_json::Value;
 use std::time::{Duration as StdDuration, Instant};
+use tessera_admin::Acting;
 use time::Duration;
 
 const SMS: &str = "search-match-sandbox";
@@ -38,8 +39,8 @@ async fn a_secret_deleted_through_one_replica_is_refused_by_another_within_a_sec
         b.token_for(&client, &[]).await;
         b.token_for(&client, &[]).await;
 
-        a.tessera
-            .delete_secret(client.client_id, client.secret_id)
+        a.admin
+            .delete_secret(&Acting::cli(), client.client_id, client.secret_id)
             .await
             .unwrap();
         worst = worst.max(time_until(&b, &client, &[], 401).await);
@@ -57,8 +58,8 @@ async fn a_permission_removed_through_one_replica_is_refused_by_another_within_a
         let client = a.create_client(&[SMS, DMS]).await;
         b.token_for(&client, &[("scope", DMS)]).await;
 
-        a.tessera
-            .set_permissions(client.client_id, &[SMS])
+        a.admin
+            .set_permissions(&Acting::cli(), client.client_id, &[SMS])
             .await
             .unwrap();
         worst = worst.max(time_until(&b, &client, &[("scope", DMS)], 400).await);
@@ -325,11 +326,9 @@ async fn two_serve_processes_apply_changes_made_through_the_other_within_a_secon
     let client = app.create_client(&[SMS, DMS]).await;
     let client_id = client.client_id.to_string();
     let org = app
-        .tessera
-        .store()
-        .application(client.client_id)
+        .admin
+        .application(&Acting::cli(), client.client_id)
         .await
-        .unwrap()
         .unwrap()
         .organisation_id;
     let manager = app

@@ -4,6 +4,7 @@
 use crate::helpers::{TestApp, TestUser, assert_problem, spawn_app};
 use serde_json::{Value, json};
 use std::io::{BufRead as _, BufReader};
+use tessera_admin::Acting;
 use tessera_core::user::Role;
 use time::Duration;
 
@@ -339,8 +340,9 @@ async fn no_credential_appears_in_the_server_logs() {
     let totp = totp_rs::TOTP::from_url_unchecked(made["totp_uri"].as_str().unwrap()).unwrap();
     let code = totp.generate_current().unwrap();
     let application = app
-        .tessera
+        .admin
         .create_application(
+            &Acting::cli(),
             org,
             "SMC",
             tessera_core::application::ApplicationKind::Partner,

@@ -2,6 +2,7 @@
 
 use crate::helpers::{basic_header, claims_of, form_body, spawn_app, spawn_app_with};
 use serde_json::Value;
+use tessera_admin::Acting;
 use time::Duration;
 
 const SMS: &str = "search-match-sandbox";
@@ -360,8 +361,8 @@ async fn deleted_secret_is_invalid_client() {
     let client = app.create_client(&[SMS]).await;
     app.token_for(&client, &[]).await;
 
-    app.tessera
-        .delete_secret(client.client_id, client.secret_id)
+    app.admin
+        .delete_secret(&Acting::cli(), client.client_id, client.secret_id)
         .await
         .unwrap();
 
@@ -408,7 +409,11 @@ async fn expired_secret_is_invalid_client() {
 async fn successful_request_records_last_used_at() {
     let app = spawn_app().await;
     let client = app.create_client(&[SMS]).await;
-    let before = app.tessera.secrets(client.client_id).await.unwrap();
+    let before = app
+        .admin
+        .secrets(&Acting::cli(), client.client_id)
+        .await
+        .unwrap();
     assert_eq!(before[0].last_used_at, None);
 
     app.token_for(&client, &[]).await;

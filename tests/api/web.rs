@@ -6,6 +6,7 @@ use crate::helpers::{
     TestApp, TestUser, WebSession, cookie_pair, csrf_of, input_value, set_cookie, spawn_app,
     spawn_app_with,
 };
+use tessera_admin::Acting;
 use tessera_core::application::ApplicationKind;
 use tessera_core::ids::{ClientId, OrganisationId};
 use tessera_core::user::Role;
@@ -24,8 +25,9 @@ struct Fixture {
 async fn fixture(app: &TestApp) -> Fixture {
     let org = app.create_org().await;
     let application = app
-        .tessera
+        .admin
         .create_application(
+            &Acting::cli(),
             org,
             "SMC",
             ApplicationKind::Partner,
@@ -34,8 +36,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         .await
         .unwrap();
     let old = app
-        .tessera
-        .create_secret(application.client_id, "Old secret", None, "cli")
+        .admin
+        .create_secret(&Acting::cli(), application.client_id, "Old secret", None)
         .await
         .unwrap();
     Fixture {
@@ -49,7 +51,11 @@ async fn fixture(app: &TestApp) -> Fixture {
 }
 
 async fn secret_count(app: &TestApp, client_id: ClientId) -> usize {
-    app.tessera.secrets(client_id).await.unwrap().len()
+    app.admin
+        .secrets(&Acting::cli(), client_id)
+        .await
+        .unwrap()
+        .len()
 }
 
 async fn token_status(app: &TestApp, client_id: ClientId, secret: &str) -> u16 {
@@ -462,7 +468,10 @@ async fn web_admin_pages_are_for_admins_only() {
             "{path}"
         );
     }
-    assert_eq!(app.tessera.store().organisations().await.unwrap().len(), 1);
+    assert_eq!(
+        app.admin.organisations(&Acting::cli()).await.unwrap().len(),
+        1
+    );
 
     let admin_user = app.create_user(Role::Admin, None).await;
     let admin = app.web_sign_in(&admin_user).await;
@@ -478,9 +487,8 @@ async fn web_admin_pages_are_for_admins_only() {
         .await;
     assert_eq!(created.status(), 303);
     let org = app
-        .tessera
-        .store()
-        .organisations()
+        .admin
+        .organisations(&Acting::cli())
         .await
         .unwrap()
         .into_iter()
@@ -502,9 +510,8 @@ async fn web_admin_pages_are_for_admins_only() {
         .await;
     assert_eq!(application.status(), 303);
     let apps = app
-        .tessera
-        .store()
-        .applications(Some(org.id))
+        .admin
+        .applications(&Acting::cli(), Some(org.id))
         .await
         .unwrap();
     assert_eq!(apps.len(), 1);

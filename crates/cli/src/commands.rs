@@ -5,18 +5,16 @@ use anyhow::{Context as _, bail};
 use secrecy::ExposeSecret as _;
 use serde_json::json;
 use std::sync::Arc;
+use tessera_admin::{Acting, Admin};
 use tessera_core::application::ApplicationKind;
-use tessera_core::audit::{Actor, AuditAction, AuditOutcome, NewAuditEvent};
 use tessera_core::ids::{ClientId, OrganisationId, SecretId};
-use tessera_core::organisation::NewOrganisation;
 use tessera_core::store::Store;
 use tessera_core::token::rfc3339;
 use tessera_core::user::Role;
 use tessera_core::{Clock, SystemClock};
-use tessera_server::keys::{Algorithm, KeyDirectory, active_record, register_all};
-use tessera_server::service::Tessera;
-use tessera_server::startup::{open_store, open_tessera};
+use tessera_server::startup::{open_admin, open_store};
 use tessera_server::{Application, Settings, telemetry};
+use tessera_token::keys::{Algorithm, KeyDirectory, active_record, register_all};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -30,40 +28,6 @@ fn print(json: bool, value: serde_json::Value, human: String) {
     } else {
         println!("{human}");
     }
-}
-
-/// Records a change made from the command line in the audit log, as the
-/// API does for its changes. A failure to record is logged, not fatal: the
-/// change is made.
-async fn audit_cli(
-    tessera: &Tessera,
-    organisation_id: Option<OrganisationId>,
-    action: AuditAction,
-    target: String,
-) {
-    let event = NewAuditEvent {
-        occurred_at: tessera.clock().now(),
-        actor: Actor::Cli,
-        organisation_id,
-        action,
-        target: Some(target),
-        client_address: None,
-        outcome: AuditOutcome::Success,
-    };
-    if let Err(e) = tessera.store().record_audit_event(&event).await {
-        tracing::error!(error = %e, "could not record an audit event");
-    }
-}
-
-/// The organisation of an application, for its audit events.
-async fn organisation_of(tessera: &Tessera, client_id: ClientId) -> Option<OrganisationId> {
-    tessera
-        .store()
-        .application(client_id)
-        .await
-        .ok()
-        .flatten()
-        .map(|app| app.organisation_id)
 }
 
 fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> anyhow::Result<T> {
@@ -92,11 +56,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Remind { once: _ } => {
             telemetry::init(&settings.log);
-            let (store, tessera) = open_tessera(&settings, clock).await?;
+            let (store, admin) = open_admin(&settings, clock).await?;
             let issuer = settings.issuer_for(settings.listen);
             let metrics = tessera_server::metrics::Metrics::new()?;
-            let reminders =
-                tessera_server::startup::reminders(&settings, tessera, &issuer, metrics)?;
+            let reminders = tessera_server::startup::reminders(&settings, admin, &issuer, metrics)?;
             let report = reminders.run_once().await;
             store.close().await;
             let report = report.context("Failed to run the reminder pass")?;
@@ -122,18 +85,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Org(OrgCommand::Create { name, country }) => {
-            let (store, tessera) = open_tessera(&settings, clock).await?;
-            let org = tessera
-                .create_organisation(&NewOrganisation { name, country })
-                .await?;
-            audit_cli(
-                &tessera,
-                Some(org.id),
-                AuditAction::OrganisationCreated,
-                org.id.to_string(),
-            )
-            .await;
+            let (store, admin) = open_admin(&settings, clock).await?;
+            let org = admin
+                .create_organisation(&Acting::cli(), &name, &country)
+                .await;
             store.close().await;
+            let org = org?;
             print(
                 json,
                 json!({"id": org.id, "name": org.name, "country": org.country, "created_at": rfc3339(org.created_at)}),
@@ -148,18 +105,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::App(AppCommand::Delete { client_id }) => {
             let client_id: ClientId = parse_id("CLIENT_ID", &client_id)?;
-            let (store, tessera) = open_tessera(&settings, clock).await?;
-            let organisation_id = organisation_of(&tessera, client_id).await;
-            let deleted = tessera.delete_application(client_id).await;
-            if deleted.is_ok() {
-                audit_cli(
-                    &tessera,
-                    organisation_id,
-                    AuditAction::ApplicationDeleted,
-                    client_id.to_string(),
-                )
-                .await;
-            }
+            let (store, admin) = open_admin(&settings, clock).await?;
+            let deleted = admin.delete_application(&Acting::cli(), client_id).await;
             store.close().await;
             deleted?;
             print(
@@ -172,18 +119,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::App(AppCommand::Create(args)) => {
             let org: OrganisationId = parse_id("--org", &args.org)?;
             let kind = ApplicationKind::parse(&args.kind)?;
-            let (store, tessera) = open_tessera(&settings, clock).await?;
-            let app = tessera
-                .create_application(org, &args.api, kind, &args.permissions)
-                .await?;
-            audit_cli(
-                &tessera,
-                Some(app.organisation_id),
-                AuditAction::ApplicationCreated,
-                app.client_id.to_string(),
-            )
-            .await;
+            let (store, admin) = open_admin(&settings, clock).await?;
+            let app = admin
+                .create_application(&Acting::cli(), org, &args.api, kind, &args.permissions)
+                .await;
             store.close().await;
+            let app = app?;
             print(
                 json,
                 json!({
@@ -212,16 +153,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let org = org
                 .map(|o| parse_id::<OrganisationId>("--org", &o))
                 .transpose()?;
-            let (store, tessera) = open_tessera(&settings, clock).await?;
-            let created = tessera.create_user(&email, role, org).await?;
-            audit_cli(
-                &tessera,
-                created.user.organisation_id,
-                AuditAction::UserCreated,
-                created.user.email.as_ref().to_owned(),
-            )
-            .await;
+            let (store, admin) = open_admin(&settings, clock).await?;
+            let created = admin.create_user(&Acting::cli(), &email, role, org).await;
             store.close().await;
+            let created = created?;
             let user = &created.user;
             print(
                 json,
@@ -390,9 +325,9 @@ fn secret_row(
         "name": record.name,
         "hint": record.hint,
         "created_at": rfc3339(record.created_at),
-        "created_by": record.created_by,
+        "created_by": record.created_by.label(),
         "expires_at": rfc3339(record.expires_at),
-        "status": record.status(now).as_str(),
+        "status": record.status(now),
         "last_used_at": record.last_used_at.map(rfc3339),
     })
 }
@@ -403,14 +338,14 @@ async fn secret(
     command: SecretCommand,
     json: bool,
 ) -> anyhow::Result<()> {
-    let (store, tessera) = open_tessera(&settings, clock.clone()).await?;
-    let result = secret_with(&tessera, clock.as_ref(), command, json).await;
+    let (store, admin) = open_admin(&settings, clock.clone()).await?;
+    let result = secret_with(&admin, clock.as_ref(), command, json).await;
     store.close().await;
     result
 }
 
 async fn secret_with(
-    tessera: &Tessera,
+    admin: &Admin,
     clock: &dyn Clock,
     command: SecretCommand,
     json: bool,
@@ -431,16 +366,9 @@ async fn secret_with(
                     })
                 })
                 .transpose()?;
-            let created = tessera
-                .create_secret(client_id, &name, expires_at, "cli")
+            let created = admin
+                .create_secret(&Acting::cli(), client_id, &name, expires_at)
                 .await?;
-            audit_cli(
-                tessera,
-                organisation_of(tessera, client_id).await,
-                AuditAction::SecretCreated,
-                format!("{client_id}/{}", created.record.id),
-            )
-            .await;
             let mut row = secret_row(&created.record, clock.now());
             row["secret"] = created.secret.expose().into();
             let advice = "a lifetime of one year is recommended";
@@ -464,7 +392,7 @@ async fn secret_with(
         SecretCommand::List { client_id } => {
             let client_id: ClientId = parse_id("--client-id", &client_id)?;
             let now = clock.now();
-            let records = tessera.secrets(client_id).await?;
+            let records = admin.secrets(&Acting::cli(), client_id).await?;
             let human = records
                 .iter()
                 .map(|r| {
@@ -494,15 +422,9 @@ async fn secret_with(
         } => {
             let client_id: ClientId = parse_id("--client-id", &client_id)?;
             let secret_id: SecretId = parse_id("SECRET_ID", &secret_id)?;
-            let organisation_id = organisation_of(tessera, client_id).await;
-            tessera.delete_secret(client_id, secret_id).await?;
-            audit_cli(
-                tessera,
-                organisation_id,
-                AuditAction::SecretDeleted,
-                format!("{client_id}/{secret_id}"),
-            )
-            .await;
+            admin
+                .delete_secret(&Acting::cli(), client_id, secret_id)
+                .await?;
             print(
                 json,
                 json!({"deleted": secret_id}),

@@ -6,19 +6,21 @@
 use anyhow::Context as _;
 use secrecy::ExposeSecret as _;
 use std::sync::Arc;
+use tessera_admin::Acting;
 use tessera_core::ManualClock;
 use tessera_core::application::ApplicationKind;
-use tessera_core::organisation::NewOrganisation;
 use tessera_core::token::rfc3339;
 use tessera_core::user::Role;
 use tessera_server::Application;
-use tessera_server::service::Tessera;
 
 /// Creates the demo records if the database is empty and prints them;
 /// reminders are written to `outbox`.
 pub async fn prepare(app: &Application, outbox: &std::path::Path) -> anyhow::Result<()> {
-    let tessera = app.tessera();
-    if !tessera.store().organisations().await?.is_empty() {
+    let admin = app.admin();
+    // The demo is run from the host's command line: its records and audit
+    // events are the command line's.
+    let cli = Acting::cli();
+    if !admin.organisations(&cli).await?.is_empty() {
         println!(
             "\nThe database already holds data, so no demo data was created (secrets are never shown twice).\n\
              Create a new secret with: tessera secret create --client-id CLIENT_ID --name \"Demo secret\"\n\
@@ -26,15 +28,13 @@ pub async fn prepare(app: &Application, outbox: &std::path::Path) -> anyhow::Res
         );
         return Ok(());
     }
-    let org = tessera
-        .create_organisation(&NewOrganisation {
-            name: "DemoOrganisation".into(),
-            country: "NL".into(),
-        })
+    let org = admin
+        .create_organisation(&cli, "DemoOrganisation", "NL")
         .await
         .context("Failed to create the demo organisation")?;
-    let application = tessera
+    let application = admin
         .create_application(
+            &cli,
             org.id,
             "MC",
             ApplicationKind::PartnerAlternative,
@@ -42,8 +42,9 @@ pub async fn prepare(app: &Application, outbox: &std::path::Path) -> anyhow::Res
         )
         .await
         .context("Failed to create the demo application")?;
-    let manager = tessera
+    let manager = admin
         .create_user(
+            &cli,
             "manager@demo.example",
             Role::CredentialManager,
             Some(org.id),
@@ -52,18 +53,14 @@ pub async fn prepare(app: &Application, outbox: &std::path::Path) -> anyhow::Res
         .context("Failed to create the demo credential manager")?;
     // A secret created almost a year ago, about to expire: the situation
     // rotation is for, and what the expiry reminders are about.
-    let year_ago = tessera.clock().now() - time::Duration::days(350);
-    let old = Tessera::new(
-        tessera.store().clone(),
-        tessera.hasher().clone(),
-        Arc::new(ManualClock::new(year_ago)),
-        tessera.catalog().clone(),
-    )
-    .create_secret(application.client_id, "Old demo secret", None, "demo")
-    .await
-    .context("Failed to create the old demo secret")?;
-    let secret = tessera
-        .create_secret(application.client_id, "Demo secret", None, "demo")
+    let year_ago = admin.clock().now() - time::Duration::days(350);
+    let old = admin
+        .at_clock(Arc::new(ManualClock::new(year_ago)))
+        .create_secret(&cli, application.client_id, "Old demo secret", None)
+        .await
+        .context("Failed to create the old demo secret")?;
+    let secret = admin
+        .create_secret(&cli, application.client_id, "Demo secret", None)
         .await
         .context("Failed to create the demo secret")?;
     let issuer = app.issuer();

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod demo;
+mod exit;
 
 use clap::Parser as _;
 
@@ -18,9 +19,6 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
+        Err(e) => exit::report(&e),
     }
 }

@@ -4,7 +4,10 @@
 //! target by identifier (a client_id, a secret id, an email) and never
 //! holds a secret, password, TOTP code or token.
 
-use crate::ids::{OrganisationId, UserId};
+use crate::ids::OrganisationId;
+use std::net::IpAddr;
+
+pub use crate::actor::ActorRecord;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -105,47 +108,6 @@ impl AuditAction {
     }
 }
 
-/// Who acted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    /// A signed-in user (or, for sign-in attempts, the account tried).
-    User {
-        /// The user's id.
-        id: UserId,
-        /// The user's email at the time.
-        email: String,
-    },
-    /// Someone not signed in, named by what they typed (an email that may
-    /// belong to no account).
-    Anonymous {
-        /// The email given, trimmed and cut to 254 characters.
-        email: String,
-    },
-    /// The command line on the server.
-    Cli,
-    /// Tessera itself (for instance, locking an account).
-    System,
-}
-
-impl Actor {
-    /// The actor as shown: an email, `cli` or `system`.
-    pub fn label(&self) -> &str {
-        match self {
-            Self::User { email, .. } | Self::Anonymous { email } => email,
-            Self::Cli => "cli",
-            Self::System => "system",
-        }
-    }
-
-    /// The user's id, if a known user acted.
-    pub fn user_id(&self) -> Option<UserId> {
-        match self {
-            Self::User { id, .. } => Some(*id),
-            _ => None,
-        }
-    }
-}
-
 /// Whether the action succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -181,7 +143,7 @@ pub struct NewAuditEvent {
     /// When it happened.
     pub occurred_at: OffsetDateTime,
     /// Who acted.
-    pub actor: Actor,
+    pub actor: ActorRecord,
     /// The organisation concerned, if any: it decides which credential
     /// managers may read the event.
     pub organisation_id: Option<OrganisationId>,
@@ -190,7 +152,7 @@ pub struct NewAuditEvent {
     /// What it happened to: a client_id, a secret id, a user's email.
     pub target: Option<String>,
     /// The client's network address, for requests over HTTP.
-    pub client_address: Option<String>,
+    pub client_address: Option<IpAddr>,
     /// Success or failure.
     pub outcome: AuditOutcome,
 }

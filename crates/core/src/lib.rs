@@ -1,10 +1,14 @@
 //! Tessera's domain: the rules of organisations, applications, resources,
-//! client secrets, users and access tokens, and the store boundary they are
-//! kept behind.
+//! client secrets, users and access tokens; who acts ([`actor`]); and the
+//! store traits they are kept behind ([`store`], one per consumer).
 //!
-//! Nothing here knows HTTP or SQL: the server parses requests into these
-//! types and the storage crate implements [`store::Store`].
+//! Owns: names and ids as types that cannot hold bad values, the secret
+//! and password policies, argon2id hashing, token claims, the audit event.
+//! Must not depend on any other Tessera crate, nor on HTTP (axum, hyper),
+//! SQL (sqlx) or an async runtime's I/O: the storage crate implements the
+//! store traits, the other crates parse requests into these types.
 
+pub mod actor;
 pub mod application;
 pub mod audit;
 pub mod clock;

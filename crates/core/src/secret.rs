@@ -5,6 +5,7 @@
 //! that creates it (and in the request that presents it); storage keeps an
 //! argon2id hash, the hint (its first three characters) and its metadata.
 
+use crate::actor::ActorRecord;
 use crate::ids::{ClientId, SecretId};
 use crate::password::PhcHash;
 use base64::Engine as _;
@@ -39,9 +40,6 @@ pub enum SecretError {
         /// The latest allowed expiry, RFC 3339.
         max: String,
     },
-    /// The application already holds the maximum number of secrets.
-    #[error("an application may hold at most 5 secrets; delete one first")]
-    LimitReached,
 }
 
 /// A client secret in plain form. It redacts itself in `Debug` and is
@@ -212,8 +210,8 @@ pub struct SecretRecord {
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// Who created it: a user's email, or `cli` for the command line.
-    pub created_by: String,
+    /// Who created it.
+    pub created_by: ActorRecord,
     /// When it stops working.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,

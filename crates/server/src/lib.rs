@@ -1,22 +1,23 @@
-//! Tessera's HTTP server: the token endpoint, discovery and JWKS on the main
-//! listener; metrics and health on the operations listener; and the
-//! operations (`service`) that the command line shares with the API, and
-//! the web page (`web`) on the management operations.
+//! Tessera's HTTP server: the main listener (the token endpoint and JWKS of
+//! `tessera-token`, discovery, the management API and the web page), the
+//! operations listener (metrics and health), settings, start-up, and the
+//! reminders' scheduler and mail.
+//!
+//! Owns: listeners, routers, the management API's translation of requests
+//! into use cases (`tessera-admin`) and of their errors into problem
+//! details, and the wiring of every part. It is the only crate that knows
+//! them all; none of them depends on it. No handler here checks a role,
+//! validates a rule, writes SQL or writes an audit event.
 
-pub mod accounts;
-pub mod discovery;
-pub mod error;
-pub mod keys;
+mod discovery;
 pub mod management;
 pub mod metrics;
-pub mod ops;
+mod ops;
 pub mod reminders;
-pub mod service;
 pub mod settings;
 pub mod startup;
-pub mod state;
+mod state;
 pub mod telemetry;
-pub mod token;
 pub mod web;
 
 pub use settings::Settings;

@@ -1,12 +1,17 @@
 //! The operations listener: `/metrics`, `/healthz`, `/readyz`. It is
 //! separate from the main listener so it can stay off the public network.
+//! Also the gauges operators watch that no request path keeps.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use std::future::Future;
+use std::time::Duration;
+use tessera_core::secret::SecretStatus;
 
+use crate::metrics::count;
 use crate::state::AppState;
 
 /// The ops router.
@@ -36,7 +41,7 @@ async fn get_healthz() -> &'static str {
 
 /// `GET /readyz`: the database answers, so every request can be served.
 async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.tessera.store().ping().await {
+    match state.ops_store.ping().await {
         Ok(()) => (StatusCode::OK, "ready\n"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
@@ -44,3 +49,34 @@ async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
         }
     }
 }
+
+/// Once a minute until `stopped`: counts stored secrets by status for the
+/// `tessera_secrets` gauge. Idempotent, so every replica may do it.
+pub async fn count_secrets(state: AppState, stopped: impl Future<Output = ()>) {
+    tokio::pin!(stopped);
+    loop {
+        let now = state.admin.clock().now();
+        match state.ops_store.secret_counts(now).await {
+            Ok(counts) => {
+                for (status, n) in [
+                    (SecretStatus::Active, counts.active),
+                    (SecretStatus::ExpiringSoon, counts.expiring_soon),
+                    (SecretStatus::Expired, counts.expired),
+                ] {
+                    state
+                        .metrics
+                        .secrets
+                        .with_label_values(&[status.as_str()])
+                        .set(count(usize::try_from(n).unwrap_or(usize::MAX)));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not count secrets"),
+        }
+        tokio::select! {
+            () = &mut stopped => return,
+            () = tokio::time::sleep(COUNT_INTERVAL) => {}
+        }
+    }
+}
+
+const COUNT_INTERVAL: Duration = Duration::from_secs(60);

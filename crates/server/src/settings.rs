@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use tessera_core::password::Argon2Config;
 use tessera_core::resource::Resource;
 
-use crate::keys::Algorithm;
+use tessera_token::settings::{
+    CacheSettings, KeySettings, TokenSettings, UsageSettings, VerificationSettings,
+};
 
 /// The committed defaults, every key documented there.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
@@ -83,24 +85,6 @@ pub struct LoginSettings {
     pub lockout_seconds: u32,
 }
 
-/// `[token]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenSettings {
-    /// Access token lifetime, in seconds.
-    pub ttl_seconds: u32,
-    /// Algorithm of generated signing keys.
-    pub algorithm: Algorithm,
-}
-
-/// `[keys]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeySettings {
-    /// How often a running server looks for a newly activated key, in seconds.
-    pub reload_interval_seconds: u64,
-}
-
 /// `[database]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,44 +95,6 @@ pub struct DatabaseSettings {
     pub acquire_timeout_seconds: u64,
     /// PostgreSQL: longest a statement may run, in seconds.
     pub statement_timeout_seconds: u64,
-}
-
-/// `[cache]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CacheSettings {
-    /// Most verified secrets kept in memory; 0 disables the cache.
-    pub capacity: usize,
-    /// How often the change log is read, in milliseconds.
-    pub sync_interval_milliseconds: u64,
-    /// How long cached secrets keep being trusted when the change log cannot
-    /// be read (database down), in seconds.
-    pub trust_without_database_seconds: u64,
-}
-
-/// `[verification]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VerificationSettings {
-    /// argon2 verifications running at once; 0 means one per CPU.
-    pub max_concurrent: usize,
-    /// Cold requests waiting for a verification slot before the endpoint
-    /// answers 429.
-    pub max_queued: usize,
-    /// Failed authentications of one client_id per window; 0 disables.
-    pub max_failures_per_client: u32,
-    /// Failed authentications from one address per window; 0 disables.
-    pub max_failures_per_address: u32,
-    /// The failure window, in seconds.
-    pub failure_window_seconds: u64,
-}
-
-/// `[usage]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UsageSettings {
-    /// How often recorded uses are written to the database, in seconds.
-    pub flush_interval_seconds: u64,
 }
 
 /// `[reminders]`
@@ -283,6 +229,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tessera_token::keys::Algorithm;
 
     #[test]
     fn defaults_parse_and_hold_the_six_resources() {

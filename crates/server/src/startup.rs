@@ -4,36 +4,33 @@
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
-use axum::routing::{get, post};
+use axum::routing::get;
 use secrecy::ExposeSecret as _;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tessera_admin::{Admin, Policies};
 use tessera_core::Clock;
 use tessera_core::password::Hasher;
 use tessera_core::resource::ResourceCatalog;
-use tessera_core::store::Store;
+use tessera_core::session::{LoginPolicy, SessionPolicy};
 use tessera_storage::{PoolConfig, SqlStore};
+use tessera_token::keys::{KeyDirectory, KeyRing, ensure_active_key};
+use tessera_token::metrics::TokenMetrics;
+use tessera_token::settings::TokenConfig;
+use tessera_token::{Dependencies, TokenEndpoint};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::discovery;
-use crate::keys::{KeyDirectory, KeyRing, ensure_active_key};
 use crate::metrics::Metrics;
 use crate::ops;
 use crate::reminders::{Mailer, Reminders};
-use crate::service::Tessera;
 use crate::settings::Settings;
 use crate::state::{AppInner, AppState};
-use crate::token;
-use crate::token::cache::SecretCache;
-use crate::token::sync;
-use crate::token::usage::{self, UsageRecorder};
-use crate::token::verifier::Authenticator;
 
 /// Connects to the configured database and applies pending migrations.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
@@ -54,23 +51,54 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<SqlStore> {
     Ok(store)
 }
 
-/// The operations over the configured store, for the command line.
-pub async fn open_tessera(
+/// The session and sign-in policies of `settings`.
+pub fn policies(settings: &Settings) -> Policies {
+    let seconds = |s: u32| time::Duration::seconds(i64::from(s));
+    Policies {
+        sessions: SessionPolicy {
+            idle_timeout: seconds(settings.sessions.idle_timeout_seconds),
+            absolute_timeout: seconds(settings.sessions.absolute_timeout_seconds),
+        },
+        login: LoginPolicy {
+            max_failed_attempts: settings.login.max_failed_attempts,
+            lockout: seconds(settings.login.lockout_seconds),
+        },
+    }
+}
+
+/// The use cases over `store`, as `settings` configure them.
+pub fn admin(
     settings: &Settings,
+    store: &SqlStore,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<(SqlStore, Tessera)> {
-    let store = open_store(settings).await?;
+) -> anyhow::Result<Admin> {
     let catalog =
         ResourceCatalog::new(settings.resources.clone()).context("Invalid resource catalog")?;
     let hasher = Hasher::new(settings.argon2).context("Invalid argon2 settings")?;
-    let tessera = Tessera::new(Arc::new(store.clone()), hasher, clock, Arc::new(catalog));
-    Ok((store, tessera))
+    Ok(Admin::new(
+        Arc::new(store.clone()),
+        hasher,
+        clock,
+        Arc::new(catalog),
+        policies(settings),
+    ))
+}
+
+/// The use cases over the configured store (opened and migrated), for the
+/// command line.
+pub async fn open_admin(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(SqlStore, Admin)> {
+    let store = open_store(settings).await?;
+    let admin = admin(settings, &store, clock)?;
+    Ok((store, admin))
 }
 
 /// The reminder scheduler the settings describe.
 pub fn reminders(
     settings: &Settings,
-    tessera: Tessera,
+    admin: Admin,
     issuer: &str,
     metrics: Metrics,
 ) -> anyhow::Result<Reminders> {
@@ -81,7 +109,7 @@ pub fn reminders(
         settings.reminders.management_url.trim().to_owned()
     };
     Reminders::new(
-        tessera,
+        admin,
         mailer,
         settings.reminders.clone(),
         &settings.email.from,
@@ -105,7 +133,8 @@ impl Application {
     /// (port 0 picks a free port).
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
-        let (store, tessera) = open_tessera(&settings, clock.clone()).await?;
+        let (store, admin) = open_admin(&settings, clock.clone()).await?;
+        let shared = Arc::new(store.clone());
         let dir = KeyDirectory::new(&settings.keys_dir);
         ensure_active_key(&store, &dir, settings.token.algorithm, clock.as_ref())
             .await
@@ -122,26 +151,34 @@ impl Application {
             .with_context(|| format!("Failed to listen on {}", settings.ops_listen))?;
         let issuer = settings.issuer_for(listener.local_addr()?);
         let discovery =
-            bytes::Bytes::from(discovery::metadata(&issuer, tessera.catalog()).to_string());
+            bytes::Bytes::from(discovery::metadata(&issuer, admin.catalog()).to_string());
         let metrics = Metrics::new().context("Failed to register metrics")?;
-        let cache = Arc::new(SecretCache::new(
-            settings.cache.capacity,
-            settings.cache.trust_without_database_seconds,
-            clock.now().unix_timestamp(),
-        ));
-        let tessera = tessera.with_cache(cache.clone());
-        let usage = Arc::new(UsageRecorder::default());
-        let auth = Authenticator::new(
-            cache,
-            usage.clone(),
-            &settings.verification,
-            metrics.clone(),
-        );
-        let state = AppState(Arc::new(AppInner {
-            tessera,
-            auth,
-            usage,
+        let token_metrics =
+            TokenMetrics::register(metrics.registry()).context("Failed to register metrics")?;
+        let token = TokenEndpoint::new(
+            Dependencies {
+                credentials: shared.clone(),
+                keys: shared.clone(),
+                hasher: Hasher::new(settings.argon2).context("Invalid argon2 settings")?,
+                clock: clock.clone(),
+                catalog: admin.catalog().clone(),
+            },
             keys,
+            TokenConfig {
+                token: settings.token.clone(),
+                keys: settings.keys.clone(),
+                cache: settings.cache.clone(),
+                verification: settings.verification.clone(),
+                usage: settings.usage.clone(),
+            },
+            issuer.clone(),
+            token_metrics,
+        );
+        let admin = admin.notifying(token.invalidation_hook());
+        let state = AppState(Arc::new(AppInner {
+            admin,
+            ops_store: shared,
+            token,
             metrics,
             settings,
             issuer,
@@ -149,7 +186,7 @@ impl Application {
         }));
         let reminders = Arc::new(reminders(
             &state.settings,
-            state.tessera.clone(),
+            state.admin.clone(),
             &state.issuer,
             state.metrics.clone(),
         )?);
@@ -186,9 +223,9 @@ impl Application {
         &self.reminders
     }
 
-    /// The operations on records, for `serve --demo`.
-    pub fn tessera(&self) -> &Tessera {
-        &self.state.tessera
+    /// The use cases, for `serve --demo`.
+    pub fn admin(&self) -> &Admin {
+        &self.state.admin
     }
 
     /// Serves until `shutdown` completes, then stops accepting, finishes the
@@ -206,14 +243,20 @@ impl Application {
             let _ = rx.wait_for(|stop| *stop).await;
         };
 
+        let token = &self.state.token;
         let background = [
-            tokio::spawn(reload_keys(self.state.clone(), stopped(stop_rx.clone()))),
-            tokio::spawn(sync::run(self.state.clone(), stopped(stop_rx.clone()))),
-            tokio::spawn(sync::housekeeping(
+            tokio::spawn(token.clone().reload_keys(stopped(stop_rx.clone()))),
+            tokio::spawn(token.clone().sync_change_log(stopped(stop_rx.clone()))),
+            tokio::spawn(token.clone().prune_change_log(stopped(stop_rx.clone()))),
+            tokio::spawn(
+                token
+                    .clone()
+                    .flush_usage_periodically(stopped(stop_rx.clone())),
+            ),
+            tokio::spawn(ops::count_secrets(
                 self.state.clone(),
                 stopped(stop_rx.clone()),
             )),
-            tokio::spawn(usage::run(self.state.clone(), stopped(stop_rx.clone()))),
         ];
         let reminders = self.state.settings.reminders.enabled.then(|| {
             tokio::spawn(crate::reminders::run(
@@ -234,29 +277,9 @@ impl Application {
             task.abort();
         }
         // Requests have finished: write the uses they noted.
-        usage::flush(&self.state).await;
+        self.state.token.flush_usage().await;
         self.store.close().await;
         result.map(|_| ()).context("Server failed")
-    }
-}
-
-/// Picks up keys activated by `tessera keys activate` (or another replica).
-async fn reload_keys(state: AppState, stopped: impl Future<Output = ()>) {
-    let interval = Duration::from_secs(state.settings.keys.reload_interval_seconds.max(1));
-    tokio::pin!(stopped);
-    loop {
-        tokio::select! {
-            () = &mut stopped => return,
-            () = tokio::time::sleep(interval) => {}
-        }
-        let store: &dyn Store = state.tessera.store().as_ref();
-        if let Err(e) = state
-            .keys
-            .reload(store, state.tessera.clock().as_ref())
-            .await
-        {
-            tracing::error!(error = %e, "could not reload signing keys; still signing with the current key");
-        }
     }
 }
 
@@ -264,12 +287,7 @@ async fn reload_keys(state: AppState, stopped: impl Future<Output = ()>) {
 /// and the web page.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route(
-            "/oauth2/token",
-            post(token::post_token)
-                .fallback(token::token_method_not_allowed)
-                .layer(DefaultBodyLimit::max(token::MAX_BODY_BYTES)),
-        )
+        .merge(tessera_token::router(state.token.clone()))
         .route(
             "/.well-known/oauth-authorization-server",
             get(discovery::get_metadata),
@@ -278,7 +296,6 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/openid-configuration",
             get(discovery::get_metadata),
         )
-        .route("/.well-known/jwks.json", get(discovery::get_jwks))
         .merge(crate::management::router())
         .merge(crate::web::router())
         .with_state(state)

@@ -1,30 +1,27 @@
 //! The state every handler shares.
 
 use std::sync::Arc;
+use tessera_token::TokenEndpoint;
 
-use crate::keys::KeyRing;
+use tessera_admin::Admin;
+use tessera_core::store::OpsStore;
+
 use crate::metrics::Metrics;
-use crate::service::Tessera;
 use crate::settings::Settings;
-use crate::token::usage::UsageRecorder;
-use crate::token::verifier::Authenticator;
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone, Debug)]
 pub struct AppState(pub Arc<AppInner>);
 
 /// What [`AppState`] holds.
-#[derive(Debug)]
 pub struct AppInner {
-    /// Operations on records (store, hasher, clock, catalog).
-    pub tessera: Tessera,
-    /// Client authentication: the verified-secret cache and cold verification.
-    pub auth: Authenticator,
-    /// Uses of secrets not yet written to the database.
-    pub usage: Arc<UsageRecorder>,
-    /// Signing keys.
-    pub keys: KeyRing,
-    /// Metrics.
+    /// The use cases: every change anyone can make.
+    pub admin: Admin,
+    /// Health and gauges.
+    pub ops_store: Arc<dyn OpsStore>,
+    /// The token endpoint, with its cache, verification, keys and usage.
+    pub token: TokenEndpoint,
+    /// The server's metrics, and the registry of every metric.
     pub metrics: Metrics,
     /// Configuration.
     pub settings: Arc<Settings>,
@@ -32,6 +29,14 @@ pub struct AppInner {
     pub issuer: String,
     /// The discovery document, serialised once.
     pub discovery: bytes::Bytes,
+}
+
+impl std::fmt::Debug for AppInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppInner")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::ops::Deref for AppState {

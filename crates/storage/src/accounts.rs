@@ -3,9 +3,7 @@
 
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
-use tessera_core::audit::{
-    Actor, AuditAction, AuditEvent, AuditOutcome, AuditQuery, NewAuditEvent,
-};
+use tessera_core::audit::{AuditEvent, AuditQuery, NewAuditEvent};
 use tessera_core::ids::{SessionId, UserId};
 use tessera_core::password::PhcHash;
 use tessera_core::session::{LoginState, Session, SessionTokenHash};
@@ -14,6 +12,7 @@ use tessera_core::store::{AccountStore, UserCredentials};
 use tessera_core::user::{Email, TotpSecret, User};
 use time::OffsetDateTime;
 
+use crate::audit::{AUDIT_COLUMNS, audit_event, insert_audit};
 use crate::error::{db, on_unique};
 use crate::rows;
 use crate::sql_store::{SqlStore, epoch};
@@ -32,38 +31,6 @@ fn session(row: &AnyRow) -> Result<Session, StoreError> {
             .map_err(|_| corrupt("session user_id"))?,
         created_at: rows::instant(row, "created_at")?,
         last_seen_at: rows::instant(row, "last_seen_at")?,
-    })
-}
-
-fn audit_event(row: &AnyRow) -> Result<AuditEvent, StoreError> {
-    let opt = |col: &str| row.try_get::<Option<String>, _>(col).map_err(db);
-    let actor = rows::text(row, "actor")?;
-    let actor = match opt("actor_user_id")? {
-        Some(id) => Actor::User {
-            id: id.parse().map_err(|_| corrupt("actor_user_id"))?,
-            email: actor,
-        },
-        None => match actor.as_str() {
-            "cli" => Actor::Cli,
-            "system" => Actor::System,
-            _ => Actor::Anonymous { email: actor },
-        },
-    };
-    Ok(AuditEvent {
-        id: row.try_get("id").map_err(db)?,
-        event: NewAuditEvent {
-            occurred_at: rows::instant(row, "occurred_at")?,
-            actor,
-            organisation_id: opt("organisation_id")?
-                .map(|s| s.parse().map_err(|_| corrupt("organisation_id")))
-                .transpose()?,
-            action: AuditAction::parse(&rows::text(row, "action")?)
-                .ok_or_else(|| corrupt("action"))?,
-            target: opt("target")?,
-            client_address: opt("client_address")?,
-            outcome: AuditOutcome::parse(&rows::text(row, "outcome")?)
-                .ok_or_else(|| corrupt("outcome"))?,
-        },
     })
 }
 
@@ -122,6 +89,8 @@ impl AccountStore for SqlStore {
         id: UserId,
         max_attempts: u32,
         lock_until: OffsetDateTime,
+        failure: &NewAuditEvent,
+        locked: &NewAuditEvent,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
         sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1")
@@ -129,8 +98,9 @@ impl AccountStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        insert_audit(&mut *tx, failure).await?;
         // Only the failure that reaches the limit finds the count there.
-        let locked = sqlx::query(
+        let just_locked = sqlx::query(
             "UPDATE users SET locked_until = $1, failed_logins = 0 \
              WHERE id = $2 AND failed_logins >= $3",
         )
@@ -140,18 +110,13 @@ impl AccountStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?
-        .rows_affected();
+        .rows_affected()
+            > 0;
+        if just_locked {
+            insert_audit(&mut *tx, locked).await?;
+        }
         tx.commit().await.map_err(db)?;
-        Ok(locked > 0)
-    }
-
-    async fn clear_login_failures(&self, id: UserId) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-            .bind(id.to_string())
-            .execute(self.pool())
-            .await
-            .map_err(db)?;
-        Ok(())
+        Ok(just_locked)
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
@@ -170,26 +135,47 @@ impl AccountStore for SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
-    async fn set_password_hash(&self, id: UserId, hash: &PhcHash) -> Result<(), StoreError> {
+    async fn change_password(
+        &self,
+        id: UserId,
+        hash: &PhcHash,
+        keep: SessionId,
+        event: &NewAuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
         let updated = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash.as_str().to_owned())
             .bind(id.to_string())
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await
             .map_err(db)?
             .rows_affected();
         if updated == 0 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+            .bind(id.to_string())
+            .bind(keep.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        insert_audit(&mut *tx, event).await?;
+        tx.commit().await.map_err(db)
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %session.user_id, session_id = %session.id))]
-    async fn create_session(
+    async fn record_sign_in(
         &self,
         session: &Session,
         token_hash: &SessionTokenHash,
+        event: &NewAuditEvent,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(session.user_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         sqlx::query(
             "INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -199,10 +185,11 @@ impl AccountStore for SqlStore {
         .bind(session.user_id.to_string())
         .bind(epoch(session.created_at))
         .bind(epoch(session.last_seen_at))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(on_unique("token_hash"))?;
-        Ok(())
+        insert_audit(&mut *tx, event).await?;
+        tx.commit().await.map_err(db)
     }
 
     async fn session_by_token(
@@ -232,6 +219,23 @@ impl AccountStore for SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(session_id = %id))]
+    async fn end_session(&self, id: SessionId, event: &NewAuditEvent) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if deleted == 0 {
+            return Ok(false);
+        }
+        insert_audit(&mut *tx, event).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    #[tracing::instrument(skip_all, fields(session_id = %id))]
     async fn delete_session(&self, id: SessionId) -> Result<bool, StoreError> {
         let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id.to_string())
@@ -240,21 +244,6 @@ impl AccountStore for SqlStore {
             .map_err(db)?
             .rows_affected();
         Ok(deleted > 0)
-    }
-
-    #[tracing::instrument(skip_all, fields(user_id = %user))]
-    async fn delete_user_sessions(
-        &self,
-        user: UserId,
-        keep: Option<SessionId>,
-    ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
-            .bind(user.to_string())
-            .bind(keep.map(|k| k.to_string()).unwrap_or_default())
-            .execute(self.pool())
-            .await
-            .map_err(db)?;
-        Ok(())
     }
 
     async fn delete_expired_sessions(
@@ -275,29 +264,11 @@ impl AccountStore for SqlStore {
 
     #[tracing::instrument(skip_all, fields(action = event.action.as_str()))]
     async fn record_audit_event(&self, event: &NewAuditEvent) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_events (occurred_at, actor, actor_user_id, organisation_id, \
-             action, target, client_address, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(epoch(event.occurred_at))
-        .bind(event.actor.label().to_owned())
-        .bind(event.actor.user_id().map(|id| id.to_string()))
-        .bind(event.organisation_id.map(|id| id.to_string()))
-        .bind(event.action.as_str())
-        .bind(event.target.clone())
-        .bind(event.client_address.clone())
-        .bind(event.outcome.as_str())
-        .execute(self.pool())
-        .await
-        .map_err(db)?;
-        Ok(())
+        insert_audit(self.pool(), event).await
     }
 
     async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut sql = String::from(
-            "SELECT id, occurred_at, actor, actor_user_id, organisation_id, action, target, \
-             client_address, outcome FROM audit_events WHERE 1 = 1",
-        );
+        let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE 1 = 1");
         let mut n = 0;
         if query.organisation_id.is_some() {
             n += 1;

@@ -1,8 +1,11 @@
 //! [`AdminStore`]: organisations, applications with their permissions and
 //! secrets, and users.
 
+use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row as _};
+use std::collections::HashMap;
 use tessera_core::application::{Application, Permissions};
+use tessera_core::audit::NewAuditEvent;
 use tessera_core::ids::{ClientId, OrganisationId, SecretId};
 use tessera_core::organisation::Organisation;
 use tessera_core::password::PhcHash;
@@ -12,9 +15,15 @@ use tessera_core::store::{AdminStore, StoreError};
 use tessera_core::user::{TotpSecret, User};
 use time::OffsetDateTime;
 
+use crate::audit::insert_audit;
 use crate::error::{db, on_unique};
 use crate::rows;
 use crate::sql_store::{SqlStore, epoch};
+
+fn resource_id(row: &AnyRow) -> Result<ResourceId, StoreError> {
+    ResourceId::parse(&rows::text(row, "resource_id")?)
+        .map_err(|_| StoreError::Corrupt("resource_id".into()))
+}
 
 /// The application with its permissions, if there is one.
 pub(crate) async fn load_application(
@@ -52,11 +61,12 @@ pub(crate) async fn permissions_of(
 }
 
 /// Records, inside the transaction making it, a change running servers must
-/// apply to their secret caches.
+/// apply to their secret caches, and the audit event that records it.
 async fn record_change(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     client_id: ClientId,
     at: OffsetDateTime,
+    event: &NewAuditEvent,
 ) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO credential_changes (client_id, changed_at) VALUES ($1, $2)")
         .bind(client_id.to_string())
@@ -64,23 +74,24 @@ async fn record_change(
         .execute(&mut **tx)
         .await
         .map_err(db)?;
-    Ok(())
+    insert_audit(&mut **tx, event).await
 }
 
 /// Ends a transaction that deleted `deleted` rows of `client_id`'s: with
 /// none, nothing changed and it is rolled back; otherwise the change is
-/// recorded for the servers' caches and committed. Returns whether anything
-/// was deleted.
+/// recorded for the servers' caches and in the audit log, and committed.
+/// Returns whether anything was deleted.
 async fn commit_deletion(
     mut tx: sqlx::Transaction<'_, sqlx::Any>,
     client_id: ClientId,
     at: OffsetDateTime,
     deleted: u64,
+    event: &NewAuditEvent,
 ) -> Result<bool, StoreError> {
     if deleted == 0 {
         return Ok(false);
     }
-    record_change(&mut tx, client_id, at).await?;
+    record_change(&mut tx, client_id, at, event).await?;
     tx.commit().await.map_err(db)?;
     Ok(true)
 }
@@ -103,13 +114,18 @@ async fn insert_permissions(
 }
 
 const APPLICATION_COLUMNS: &str = "client_id, name, organisation_id, kind, api, created_at";
-const SECRET_COLUMNS: &str =
-    "id, client_id, name, hint, created_at, created_by, expires_at, last_used_at";
+const SECRET_COLUMNS: &str = "id, client_id, name, hint, created_at, created_by_kind, created_by_user_id, created_by, \
+     expires_at, last_used_at";
 
 #[async_trait::async_trait]
 impl AdminStore for SqlStore {
     #[tracing::instrument(skip_all, fields(organisation = %org.id))]
-    async fn create_organisation(&self, org: &Organisation) -> Result<(), StoreError> {
+    async fn create_organisation(
+        &self,
+        org: &Organisation,
+        event: &NewAuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
         sqlx::query(
             "INSERT INTO organisations (id, name, country, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -117,10 +133,11 @@ impl AdminStore for SqlStore {
         .bind(org.name.as_ref().to_owned())
         .bind(org.country.as_str().to_owned())
         .bind(epoch(org.created_at))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(on_unique("name"))?;
-        Ok(())
+        insert_audit(&mut *tx, event).await?;
+        tx.commit().await.map_err(db)
     }
 
     async fn organisation(&self, id: OrganisationId) -> Result<Option<Organisation>, StoreError> {
@@ -145,7 +162,11 @@ impl AdminStore for SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(client_id = %app.client_id))]
-    async fn create_application(&self, app: &Application) -> Result<(), StoreError> {
+    async fn create_application(
+        &self,
+        app: &Application,
+        event: &NewAuditEvent,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
         sqlx::query(
             "INSERT INTO applications (client_id, name, organisation_id, kind, api, created_at, updated_at) \
@@ -161,6 +182,7 @@ impl AdminStore for SqlStore {
         .await
         .map_err(on_unique("name"))?;
         insert_permissions(&mut tx, app.client_id, &app.permissions).await?;
+        insert_audit(&mut *tx, event).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -172,23 +194,52 @@ impl AdminStore for SqlStore {
         &self,
         organisation: Option<OrganisationId>,
     ) -> Result<Vec<Application>, StoreError> {
-        let filtered = format!(
-            "SELECT {APPLICATION_COLUMNS} FROM applications WHERE organisation_id = $1 ORDER BY name"
-        );
-        let all = format!("SELECT {APPLICATION_COLUMNS} FROM applications ORDER BY name");
-        let query = match organisation {
-            Some(org) => sqlx::query(&filtered).bind(org.to_string()),
-            None => sqlx::query(&all),
+        // Two queries whatever the number of applications: the rows, then
+        // every permission of the same selection.
+        let (apps_sql, permissions_sql) = match organisation {
+            Some(_) => (
+                format!(
+                    "SELECT {APPLICATION_COLUMNS} FROM applications \
+                     WHERE organisation_id = $1 ORDER BY name"
+                ),
+                "SELECT p.client_id, p.resource_id FROM application_permissions p \
+                 JOIN applications a ON a.client_id = p.client_id WHERE a.organisation_id = $1",
+            ),
+            None => (
+                format!("SELECT {APPLICATION_COLUMNS} FROM applications ORDER BY name"),
+                "SELECT client_id, resource_id FROM application_permissions",
+            ),
         };
-        let mut apps = query
+        let bind = |sql| {
+            let query = sqlx::query(sql);
+            match organisation {
+                Some(org) => query.bind(org.to_string()),
+                None => query,
+            }
+        };
+        let mut apps = bind(&apps_sql)
             .fetch_all(self.pool())
             .await
             .map_err(db)?
             .iter()
             .map(rows::application)
             .collect::<Result<Vec<_>, _>>()?;
+        let mut permissions: HashMap<ClientId, Permissions> = HashMap::new();
+        for row in bind(permissions_sql)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?
+        {
+            let client_id = rows::text(&row, "client_id")?
+                .parse()
+                .map_err(|_| StoreError::Corrupt("client_id".into()))?;
+            permissions
+                .entry(client_id)
+                .or_default()
+                .insert(resource_id(&row)?);
+        }
         for app in &mut apps {
-            app.permissions = permissions_of(self.pool(), app.client_id).await?;
+            app.permissions = permissions.remove(&app.client_id).unwrap_or_default();
         }
         Ok(apps)
     }
@@ -199,6 +250,7 @@ impl AdminStore for SqlStore {
         client_id: ClientId,
         permissions: &Permissions,
         at: OffsetDateTime,
+        event: &NewAuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
         let found =
@@ -217,7 +269,7 @@ impl AdminStore for SqlStore {
             .await
             .map_err(db)?;
         insert_permissions(&mut tx, client_id, permissions).await?;
-        record_change(&mut tx, client_id, at).await?;
+        record_change(&mut tx, client_id, at, event).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -226,6 +278,7 @@ impl AdminStore for SqlStore {
         &self,
         client_id: ClientId,
         at: OffsetDateTime,
+        event: &NewAuditEvent,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
         // The application row first, as every other change to its
@@ -280,11 +333,15 @@ impl AdminStore for SqlStore {
             .await
             .map_err(db)?
             .rows_affected();
-        commit_deletion(tx, client_id, at, deleted).await
+        commit_deletion(tx, client_id, at, deleted, event).await
     }
 
     #[tracing::instrument(skip_all, fields(client_id = %secret.record.client_id, secret_id = %secret.record.id))]
-    async fn create_secret(&self, secret: &NewSecret) -> Result<(), StoreError> {
+    async fn create_secret(
+        &self,
+        secret: &NewSecret,
+        event: &NewAuditEvent,
+    ) -> Result<(), StoreError> {
         let r = &secret.record;
         let mut tx = self.pool().begin().await.map_err(db)?;
         // Touching the application row first serialises concurrent creations
@@ -312,8 +369,9 @@ impl AdminStore for SqlStore {
             return Err(StoreError::SecretLimitReached);
         }
         sqlx::query(
-            "INSERT INTO client_secrets (id, client_id, name, hint, hash, created_at, created_by, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO client_secrets (id, client_id, name, hint, hash, created_at, \
+             created_by_kind, created_by_user_id, created_by, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(r.id.to_string())
         .bind(r.client_id.to_string())
@@ -321,11 +379,14 @@ impl AdminStore for SqlStore {
         .bind(r.hint.clone())
         .bind(secret.hash.as_str().to_owned())
         .bind(epoch(r.created_at))
-        .bind(r.created_by.clone())
+        .bind(r.created_by.kind().as_str())
+        .bind(r.created_by.user_id().map(|id| id.to_string()))
+        .bind(r.created_by.label().to_owned())
         .bind(epoch(r.expires_at))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        insert_audit(&mut *tx, event).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -348,6 +409,7 @@ impl AdminStore for SqlStore {
         client_id: ClientId,
         id: SecretId,
         at: OffsetDateTime,
+        event: &NewAuditEvent,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
         let deleted = sqlx::query("DELETE FROM client_secrets WHERE id = $1 AND client_id = $2")
@@ -357,7 +419,7 @@ impl AdminStore for SqlStore {
             .await
             .map_err(db)?
             .rows_affected();
-        commit_deletion(tx, client_id, at, deleted).await
+        commit_deletion(tx, client_id, at, deleted, event).await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user.id))]
@@ -366,7 +428,9 @@ impl AdminStore for SqlStore {
         user: &User,
         password_hash: &PhcHash,
         totp: &TotpSecret,
+        event: &NewAuditEvent,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
         sqlx::query(
             "INSERT INTO users (id, email, role, organisation_id, password_hash, totp_secret, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -378,10 +442,11 @@ impl AdminStore for SqlStore {
         .bind(password_hash.as_str().to_owned())
         .bind(totp.expose_base32().to_owned())
         .bind(epoch(user.created_at))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(on_unique("email"))?;
-        Ok(())
+        insert_audit(&mut *tx, event).await?;
+        tx.commit().await.map_err(db)
     }
 
     async fn users(&self, organisation: Option<OrganisationId>) -> Result<Vec<User>, StoreError> {

@@ -1,10 +1,13 @@
 //! [`ReminderStore`]: secrets close to expiry and once-only reminder claims.
 
 use tessera_core::application::ApplicationName;
-use tessera_core::ids::SecretId;
+use tessera_core::audit::NewAuditEvent;
+use tessera_core::ids::{OrganisationId, SecretId};
 use tessera_core::store::{ExpiringSecret, ReminderOutcome, ReminderStore, StoreError};
+use tessera_core::user::User;
 use time::OffsetDateTime;
 
+use crate::audit::insert_audit;
 use crate::error::db;
 use crate::rows;
 use crate::sql_store::{SqlStore, epoch};
@@ -16,7 +19,8 @@ impl ReminderStore for SqlStore {
         before: OffsetDateTime,
     ) -> Result<Vec<ExpiringSecret>, StoreError> {
         sqlx::query(
-            "SELECT s.id, s.client_id, s.name, s.hint, s.created_at, s.created_by, s.expires_at, \
+            "SELECT s.id, s.client_id, s.name, s.hint, s.created_at, s.created_by_kind, \
+                    s.created_by_user_id, s.created_by, s.expires_at, \
                     s.last_used_at, a.name AS application_name, a.organisation_id \
              FROM client_secrets s JOIN applications a ON a.client_id = s.client_id \
              WHERE s.expires_at < $1 ORDER BY s.expires_at, s.id",
@@ -78,7 +82,9 @@ impl ReminderStore for SqlStore {
         holder: &str,
         outcome: ReminderOutcome,
         now: OffsetDateTime,
+        event: Option<&NewAuditEvent>,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
         sqlx::query(
             "UPDATE reminder_deliveries SET status = $1, updated_at = $2 \
              WHERE secret_id = $3 AND due_at = $4 AND claimed_by = $5",
@@ -88,9 +94,33 @@ impl ReminderStore for SqlStore {
         .bind(secret.to_string())
         .bind(epoch(due_at))
         .bind(holder.to_owned())
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
-        Ok(())
+        if let Some(event) = event {
+            insert_audit(&mut *tx, event).await?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn reminder_recipients(
+        &self,
+        organisation: OrganisationId,
+        include_admins: bool,
+    ) -> Result<Vec<User>, StoreError> {
+        sqlx::query(
+            "SELECT id, email, role, organisation_id, created_at FROM users \
+             WHERE (role = 'credential-manager' AND organisation_id = $1) \
+                OR (role = 'admin' AND $2 = 1) \
+             ORDER BY email",
+        )
+        .bind(organisation.to_string())
+        .bind(i64::from(include_admins))
+        .fetch_all(self.pool())
+        .await
+        .map_err(db)?
+        .iter()
+        .map(rows::user)
+        .collect()
     }
 }

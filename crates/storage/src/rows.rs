@@ -4,6 +4,7 @@
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 use std::str::FromStr;
+use tessera_core::actor::{ActorKind, ActorRecord};
 use tessera_core::application::{ApiCode, Application, ApplicationKind, ApplicationName};
 use tessera_core::organisation::{CountryCode, Organisation, OrganisationName};
 use tessera_core::password::PhcHash;
@@ -18,7 +19,7 @@ pub(crate) fn text(row: &AnyRow, col: &str) -> Result<String, StoreError> {
     row.try_get::<String, _>(col).map_err(db)
 }
 
-fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
+pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
     row.try_get::<Option<String>, _>(col).map_err(db)
 }
 
@@ -73,7 +74,7 @@ pub(crate) fn secret_record(row: &AnyRow) -> Result<SecretRecord, StoreError> {
         name: SecretName::from_stored(text(row, "name")?),
         hint: text(row, "hint")?,
         created_at: instant(row, "created_at")?,
-        created_by: text(row, "created_by")?,
+        created_by: actor(row, "created_by_kind", "created_by_user_id", "created_by")?,
         expires_at: instant(row, "expires_at")?,
         last_used_at: opt_instant(row, "last_used_at")?,
     })
@@ -113,4 +114,20 @@ pub(crate) fn signing_key(row: &AnyRow) -> Result<SigningKeyRecord, StoreError> 
             .try_get::<Option<i64>, _>("activation_seq")
             .map_err(db)?,
     })
+}
+
+/// A typed actor from its three columns: the kind, the user's id, and the
+/// label (a user's or stranger's email, or the kind for the others).
+pub(crate) fn actor(
+    row: &AnyRow,
+    kind: &str,
+    user_id: &str,
+    label: &str,
+) -> Result<ActorRecord, StoreError> {
+    let corrupt = || StoreError::Corrupt(kind.to_owned());
+    let kind = ActorKind::parse(&text(row, kind)?).ok_or_else(corrupt)?;
+    let user_id = opt_text(row, user_id)?
+        .map(|id| id.parse().map_err(|_| corrupt()))
+        .transpose()?;
+    ActorRecord::from_parts(kind, user_id, Some(text(row, label)?)).ok_or_else(corrupt)
 }

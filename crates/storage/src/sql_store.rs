@@ -14,7 +14,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migr
 
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+enum Backend {
     /// An embedded SQLite file.
     Sqlite,
     /// A PostgreSQL server.
@@ -23,7 +23,7 @@ pub enum Backend {
 
 impl Backend {
     /// The backend of `url`, by its scheme.
-    pub fn of(url: &str) -> Result<Self, StorageError> {
+    fn of(url: &str) -> Result<Self, StorageError> {
         if url.starts_with("sqlite:") {
             Ok(Self::Sqlite)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -136,11 +136,6 @@ impl SqlStore {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
-    }
-
-    /// Which database this is.
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// The pool, for the store's other modules.

@@ -28,30 +28,41 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     /// A user's sign-in state.
     async fn login_state(&self, id: UserId) -> Result<LoginState, StoreError>;
-    /// Counts one more failed sign-in. When the count reaches
-    /// `max_attempts`, locks the account until `lock_until` and restarts
-    /// the count; answers whether this call locked it (atomically, so only
-    /// one of several concurrent failures reports the lock).
+    /// Counts one more failed sign-in and records `failure`. When the count
+    /// reaches `max_attempts`, locks the account until `lock_until`,
+    /// restarts the count and records `locked` too; answers whether this
+    /// call locked it (atomically, so only one of several concurrent
+    /// failures reports and records the lock). One transaction.
     async fn record_login_failure(
         &self,
         id: UserId,
         max_attempts: u32,
         lock_until: OffsetDateTime,
+        failure: &NewAuditEvent,
+        locked: &NewAuditEvent,
     ) -> Result<bool, StoreError>;
-    /// Clears the failure count after a successful sign-in.
-    async fn clear_login_failures(&self, id: UserId) -> Result<(), StoreError>;
     /// Accepts TOTP time step `step` for the user only if it is later than
     /// every step accepted before (checked and recorded atomically), so a
     /// code works once.
     async fn accept_totp_step(&self, id: UserId, step: i64) -> Result<bool, StoreError>;
-    /// Replaces the user's password hash.
-    async fn set_password_hash(&self, id: UserId, hash: &PhcHash) -> Result<(), StoreError>;
+    /// Replaces the user's password hash, ends every session of theirs but
+    /// `keep`, and records `event`, in one transaction.
+    async fn change_password(
+        &self,
+        id: UserId,
+        hash: &PhcHash,
+        keep: SessionId,
+        event: &NewAuditEvent,
+    ) -> Result<(), StoreError>;
 
-    /// Stores a new session under the hash of its token.
-    async fn create_session(
+    /// A successful sign-in: clears the user's failure count, stores the
+    /// new session under the hash of its token and records `event`, in one
+    /// transaction.
+    async fn record_sign_in(
         &self,
         session: &Session,
         token_hash: &SessionTokenHash,
+        event: &NewAuditEvent,
     ) -> Result<(), StoreError>;
     /// The session whose token has this hash.
     async fn session_by_token(
@@ -60,14 +71,11 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> Result<Option<Session>, StoreError>;
     /// Records a request made with the session.
     async fn touch_session(&self, id: SessionId, at: OffsetDateTime) -> Result<(), StoreError>;
-    /// Deletes one session; `false` if there was none.
+    /// Ends a session and records `event` (a sign-out), in one
+    /// transaction; `false`, and no event, if there was no such session.
+    async fn end_session(&self, id: SessionId, event: &NewAuditEvent) -> Result<bool, StoreError>;
+    /// Deletes a session that can no longer be used; `false` if there was none.
     async fn delete_session(&self, id: SessionId) -> Result<bool, StoreError>;
-    /// Deletes every session of a user except `keep`.
-    async fn delete_user_sessions(
-        &self,
-        user: UserId,
-        keep: Option<SessionId>,
-    ) -> Result<(), StoreError>;
 
     /// Deletes every session last used at or before `idle_cutoff` or
     /// created at or before `absolute_cutoff`: sessions nobody can use.
@@ -77,7 +85,8 @@ pub trait AccountStore: Send + Sync + 'static {
         absolute_cutoff: OffsetDateTime,
     ) -> Result<u64, StoreError>;
 
-    /// Appends an event to the audit log.
+    /// Appends an event that goes with no other change (a refused sign-in
+    /// by a stranger, a refused password change) to the audit log.
     async fn record_audit_event(&self, event: &NewAuditEvent) -> Result<(), StoreError>;
     /// Events, newest first.
     async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;

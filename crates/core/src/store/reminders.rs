@@ -2,9 +2,11 @@
 //! that make each reminder go out once whatever the number of servers.
 
 use crate::application::ApplicationName;
+use crate::audit::NewAuditEvent;
 use crate::ids::{OrganisationId, SecretId};
 use crate::secret::SecretRecord;
 use crate::store::StoreError;
+use crate::user::User;
 use time::OffsetDateTime;
 
 /// A secret that may have an expiry reminder due, with what the message
@@ -61,7 +63,8 @@ pub trait ReminderStore: Send + Sync + 'static {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError>;
-    /// Records how a claimed reminder ended.
+    /// Records how a claimed reminder ended, with its audit event if it has
+    /// one, in one transaction.
     async fn finish_reminder(
         &self,
         secret: SecretId,
@@ -69,5 +72,13 @@ pub trait ReminderStore: Send + Sync + 'static {
         holder: &str,
         outcome: ReminderOutcome,
         now: OffsetDateTime,
+        event: Option<&NewAuditEvent>,
     ) -> Result<(), StoreError>;
+    /// The people to tell about a secret of `organisation`: its credential
+    /// managers, and every admin too when `include_admins`.
+    async fn reminder_recipients(
+        &self,
+        organisation: OrganisationId,
+        include_admins: bool,
+    ) -> Result<Vec<User>, StoreError>;
 }

@@ -4,18 +4,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use tessera_core::audit::AuditAction;
 use tessera_core::ids::OrganisationId;
-use tessera_core::organisation::{NewOrganisation, Organisation};
 use tessera_core::user::Role;
 
 use super::applications::field_id;
-use super::auth::{Admin, Caller};
+use super::auth::Admin;
 use super::problem::{ApiError, ApiJson, Problem};
 use super::views::{
     CreateOrganisationRequest, CreateUserRequest, OrganisationView, UserCreated, UserView,
 };
-use crate::service::{CreatedUser, ServiceError};
 use crate::state::AppState;
 
 /// Create an organisation (admins).
@@ -39,7 +36,10 @@ pub async fn post_organisation(
     Admin(caller): Admin,
     ApiJson(body): ApiJson<CreateOrganisationRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let org = create_organisation_as(&state, &caller, body.name, body.country).await?;
+    let org = state
+        .admin
+        .create_organisation(&caller.acting, &body.name, &body.country)
+        .await?;
     Ok((StatusCode::CREATED, Json(OrganisationView::from(&org))))
 }
 
@@ -58,14 +58,9 @@ pub async fn post_organisation(
 #[tracing::instrument(name = "list_organisations", skip_all)]
 pub async fn list_organisations(
     State(state): State<AppState>,
-    _admin: Admin,
+    Admin(caller): Admin,
 ) -> Result<Json<Vec<OrganisationView>>, ApiError> {
-    let orgs = state
-        .tessera
-        .store()
-        .organisations()
-        .await
-        .map_err(ServiceError::from)?;
+    let orgs = state.admin.organisations(&caller.acting).await?;
     Ok(Json(orgs.iter().map(OrganisationView::from).collect()))
 }
 
@@ -92,14 +87,16 @@ pub async fn post_user(
     Admin(caller): Admin,
     ApiJson(body): ApiJson<CreateUserRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let created = create_user_as(
-        &state,
-        &caller,
-        &body.email,
-        &body.role,
-        body.organisation_id.as_deref(),
-    )
-    .await?;
+    let role = Role::parse(&body.role).map_err(|e| ApiError::validation("role", e.to_string()))?;
+    let organisation_id: Option<OrganisationId> = body
+        .organisation_id
+        .as_deref()
+        .map(|raw| field_id(raw, "organisation_id"))
+        .transpose()?;
+    let created = state
+        .admin
+        .create_user(&caller.acting, &body.email, role, organisation_id)
+        .await?;
     let body = UserCreated {
         user: UserView::from(&created.user),
         password: created.password,
@@ -123,80 +120,8 @@ pub async fn post_user(
 #[tracing::instrument(name = "list_users", skip_all)]
 pub async fn list_users(
     State(state): State<AppState>,
-    _admin: Admin,
+    Admin(caller): Admin,
 ) -> Result<Json<Vec<UserView>>, ApiError> {
-    let users = state
-        .tessera
-        .store()
-        .users(None)
-        .await
-        .map_err(ServiceError::from)?;
+    let users = state.admin.users(&caller.acting).await?;
     Ok(Json(users.iter().map(UserView::from).collect()))
-}
-
-/// Creates an organisation as an admin, audited: shared by the API and the
-/// web page.
-pub(crate) async fn create_organisation_as(
-    state: &AppState,
-    caller: &Caller,
-    name: String,
-    country: String,
-) -> Result<Organisation, ApiError> {
-    caller.require_admin()?;
-    let org = state
-        .tessera
-        .create_organisation(&NewOrganisation { name, country })
-        .await
-        .map_err(|e| {
-            let field = match &e {
-                ServiceError::Invalid(m) if m.starts_with("country") => "country",
-                _ => "name",
-            };
-            ApiError::from(e).with_field(field)
-        })?;
-    caller
-        .audit_success(
-            state,
-            Some(org.id),
-            AuditAction::OrganisationCreated,
-            org.id.to_string(),
-        )
-        .await;
-    Ok(org)
-}
-
-/// Creates a user as an admin, audited: shared by the API and the web
-/// page. The initial password and TOTP URI are in the result only.
-pub(crate) async fn create_user_as(
-    state: &AppState,
-    caller: &Caller,
-    email: &str,
-    role: &str,
-    organisation_id: Option<&str>,
-) -> Result<CreatedUser, ApiError> {
-    caller.require_admin()?;
-    let role = Role::parse(role).map_err(|e| ApiError::validation("role", e.to_string()))?;
-    let organisation_id: Option<OrganisationId> = organisation_id
-        .map(|raw| field_id(raw, "organisation_id"))
-        .transpose()?;
-    let created = state
-        .tessera
-        .create_user(email, role, organisation_id)
-        .await
-        .map_err(|e| {
-            let field = match &e {
-                ServiceError::Invalid(m) if m.starts_with("email") => "email",
-                _ => "organisation_id",
-            };
-            ApiError::from(e).with_field(field)
-        })?;
-    caller
-        .audit_success(
-            state,
-            created.user.organisation_id,
-            AuditAction::UserCreated,
-            created.user.email.as_ref().to_owned(),
-        )
-        .await;
-    Ok(created)
 }

@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use tessera_core::application::{Application, ApplicationKind};
-use tessera_core::audit::AuditAction;
 use tessera_core::ids::{ClientId, OrganisationId, SecretId};
 use tessera_core::secret::EXPIRING_SOON;
 use time::OffsetDateTime;
@@ -23,7 +22,6 @@ use super::views::{
     ApplicationDetail, ApplicationView, CreateApplicationRequest, CreateSecretRequest,
     ResourceView, SecretCreated, SecretView, SetPermissionsRequest,
 };
-use crate::service::{CreatedSecret, ServiceError};
 use crate::state::AppState;
 
 /// Parses a path segment; anything unparsable names nothing that exists.
@@ -56,14 +54,7 @@ pub(crate) async fn visible_application(
     raw: &str,
 ) -> Result<Application, ApiError> {
     let client_id: ClientId = path_id(raw, "application")?;
-    state
-        .tessera
-        .store()
-        .application(client_id)
-        .await
-        .map_err(ServiceError::from)?
-        .filter(|app| caller.may_access(app.organisation_id))
-        .ok_or_else(|| ApiError::not_found("application"))
+    Ok(state.admin.application(&caller.acting, client_id).await?)
 }
 
 /// The resource catalog.
@@ -84,7 +75,7 @@ pub async fn get_resources(
 ) -> Json<Vec<ResourceView>> {
     Json(
         state
-            .tessera
+            .admin
             .catalog()
             .iter()
             .map(ResourceView::from)
@@ -121,21 +112,13 @@ pub async fn list_applications(
     query: Result<Query<ListApplicationsQuery>, QueryRejection>,
 ) -> Result<Json<Vec<ApplicationView>>, ApiError> {
     let Query(query) = query.map_err(query_problem)?;
-    let filter: Option<OrganisationId> = match (&query.organisation_id, caller.is_admin()) {
-        (Some(raw), true) => Some(field_id(raw, "organisation_id")?),
-        (_, true) => None,
-        // A credential manager sees their own organisation whatever they ask.
-        (_, false) => match caller.user.organisation_id {
-            Some(org) => Some(org),
-            None => return Ok(Json(Vec::new())),
-        },
+    // A credential manager sees their own organisation whatever they ask:
+    // the filter of a malformed id is refused for admins only.
+    let filter: Option<OrganisationId> = match &query.organisation_id {
+        Some(raw) if caller.is_admin() => Some(field_id(raw, "organisation_id")?),
+        _ => None,
     };
-    let apps = state
-        .tessera
-        .store()
-        .applications(filter)
-        .await
-        .map_err(ServiceError::from)?;
+    let apps = state.admin.applications(&caller.acting, filter).await?;
     Ok(Json(apps.iter().map(ApplicationView::from).collect()))
 }
 
@@ -160,8 +143,8 @@ pub async fn get_application(
 ) -> Result<Json<ApplicationDetail>, ApiError> {
     let Path(raw) = path.map_err(path_problem)?;
     let app = visible_application(&state, &caller, &raw).await?;
-    let now = state.tessera.clock().now();
-    let secrets = state.tessera.secrets(app.client_id).await?;
+    let now = state.admin.clock().now();
+    let secrets = state.admin.secrets(&caller.acting, app.client_id).await?;
     Ok(Json(ApplicationDetail {
         application: ApplicationView::from(&app),
         secrets: secrets.iter().map(|s| SecretView::of(s, now)).collect(),
@@ -190,15 +173,23 @@ pub async fn post_application(
     Admin(caller): Admin,
     ApiJson(body): ApiJson<CreateApplicationRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let app = create_application_as(
-        &state,
-        &caller,
-        &body.organisation_id,
-        &body.api,
-        body.kind.as_deref(),
-        &body.permissions,
-    )
-    .await?;
+    let organisation_id: OrganisationId = field_id(&body.organisation_id, "organisation_id")?;
+    let kind = match body.kind.as_deref() {
+        None => ApplicationKind::Partner,
+        Some(k) => {
+            ApplicationKind::parse(k).map_err(|e| ApiError::validation("kind", e.to_string()))?
+        }
+    };
+    let app = state
+        .admin
+        .create_application(
+            &caller.acting,
+            organisation_id,
+            &body.api,
+            kind,
+            &body.permissions,
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(ApplicationView::from(&app))))
 }
 
@@ -228,18 +219,9 @@ pub async fn put_permissions(
     let Path(raw) = path.map_err(path_problem)?;
     let client_id: ClientId = path_id(&raw, "application")?;
     let app = state
-        .tessera
-        .set_permissions(client_id, &body.permissions)
-        .await
-        .map_err(|e| ApiError::from(e).with_field("permissions"))?;
-    caller
-        .audit_success(
-            &state,
-            Some(app.organisation_id),
-            AuditAction::PermissionsChanged,
-            app.client_id.to_string(),
-        )
-        .await;
+        .admin
+        .set_permissions(&caller.acting, client_id, &body.permissions)
+        .await?;
     Ok(Json(ApplicationView::from(&app)))
 }
 
@@ -280,8 +262,11 @@ pub async fn post_secret(
             })
         })
         .transpose()?;
-    let created = create_secret_as(&state, &caller, &app, &body.name, expires_at).await?;
-    let now = state.tessera.clock().now();
+    let created = state
+        .admin
+        .create_secret(&caller.acting, app.client_id, &body.name, expires_at)
+        .await?;
+    let now = state.admin.clock().now();
     let advice = created.short_lifetime.then(short_lifetime_advice);
     let body = SecretCreated {
         metadata: SecretView::of(&created.record, now),
@@ -314,79 +299,13 @@ pub async fn delete_secret(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Path((raw_client, raw_secret)) = path.map_err(path_problem)?;
-    let app = visible_application(&state, &caller, &raw_client).await?;
+    let client_id: ClientId = path_id(&raw_client, "application")?;
     let secret_id: SecretId = path_id(&raw_secret, "secret")?;
-    delete_secret_as(&state, &caller, &app, secret_id).await?;
+    state
+        .admin
+        .delete_secret(&caller.acting, client_id, secret_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Creates an application as an admin, audited: shared by the API and the
-/// web page.
-pub(crate) async fn create_application_as(
-    state: &AppState,
-    caller: &Caller,
-    organisation_id: &str,
-    api: &str,
-    kind: Option<&str>,
-    permissions: &[String],
-) -> Result<Application, ApiError> {
-    caller.require_admin()?;
-    let organisation_id: OrganisationId = field_id(organisation_id, "organisation_id")?;
-    let kind = match kind {
-        None => ApplicationKind::Partner,
-        Some(k) => {
-            ApplicationKind::parse(k).map_err(|e| ApiError::validation("kind", e.to_string()))?
-        }
-    };
-    let app = state
-        .tessera
-        .create_application(organisation_id, api, kind, permissions)
-        .await
-        .map_err(|e| {
-            // The domain's message names the field; only these two remain.
-            let field = match &e {
-                ServiceError::Invalid(m) if m.starts_with("api") => "api",
-                _ => "permissions",
-            };
-            ApiError::from(e).with_field(field)
-        })?;
-    caller
-        .audit_success(
-            state,
-            Some(app.organisation_id),
-            AuditAction::ApplicationCreated,
-            app.client_id.to_string(),
-        )
-        .await;
-    Ok(app)
-}
-
-/// Creates a secret of `app` (which the caller may see), audited: shared by
-/// the API and the web page. The value is in the result only.
-pub(crate) async fn create_secret_as(
-    state: &AppState,
-    caller: &Caller,
-    app: &Application,
-    name: &str,
-    expires_at: Option<OffsetDateTime>,
-) -> Result<CreatedSecret, ApiError> {
-    if let Err(e) = tessera_core::secret::SecretName::parse(name) {
-        return Err(ApiError::validation("name", e.to_string()));
-    }
-    let created = state
-        .tessera
-        .create_secret(app.client_id, name, expires_at, caller.user.email.as_ref())
-        .await
-        .map_err(|e| ApiError::from(e).with_field("expires_at"))?;
-    caller
-        .audit_success(
-            state,
-            Some(app.organisation_id),
-            AuditAction::SecretCreated,
-            format!("{}/{}", app.client_id, created.record.id),
-        )
-        .await;
-    Ok(created)
 }
 
 /// The advice given with a secret that lives less than 30 days.
@@ -395,27 +314,4 @@ pub(crate) fn short_lifetime_advice() -> String {
         "this secret lives less than {} days; one year is recommended",
         EXPIRING_SOON.whole_days()
     )
-}
-
-/// Deletes a secret of `app` (which the caller may see), audited: shared by
-/// the API and the web page.
-pub(crate) async fn delete_secret_as(
-    state: &AppState,
-    caller: &Caller,
-    app: &Application,
-    secret_id: SecretId,
-) -> Result<(), ApiError> {
-    state
-        .tessera
-        .delete_secret(app.client_id, secret_id)
-        .await?;
-    caller
-        .audit_success(
-            state,
-            Some(app.organisation_id),
-            AuditAction::SecretDeleted,
-            format!("{}/{secret_id}", app.client_id),
-        )
-        .await;
-    Ok(())
 }

@@ -1,29 +1,21 @@
 //! Who is calling: the [`Caller`] extractor turns `Authorization: Bearer`
-//! into a signed-in user, and decides what that user may see.
+//! into a signed-in user acting from the client's address. What that user
+//! may do is decided by the use cases, not here.
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use std::net::SocketAddr;
-use tessera_core::audit::{Actor, AuditAction, AuditOutcome};
-use tessera_core::ids::OrganisationId;
+use std::net::{IpAddr, SocketAddr};
+use tessera_admin::Acting;
 use tessera_core::session::{Session, SessionToken};
 use tessera_core::user::{Role, User};
 
 use super::problem::ApiError;
-use crate::accounts::{Accounts, AuditContext};
 use crate::state::AppState;
 
-impl AppState {
-    /// Account operations with this server's policies.
-    pub fn accounts(&self) -> Accounts {
-        Accounts::new(&self.tessera, &self.settings)
-    }
-}
-
 /// The client's address, when the server was started with connection info.
-#[derive(Debug, Clone)]
-pub struct ClientAddress(pub Option<String>);
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<IpAddr>);
 
 impl ClientAddress {
     fn of(parts: &Parts) -> Self {
@@ -31,7 +23,7 @@ impl ClientAddress {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string()),
+                .map(|ConnectInfo(addr)| addr.ip()),
         )
     }
 }
@@ -51,61 +43,15 @@ pub struct Caller {
     pub user: User,
     /// The session the request came with.
     pub session: Session,
-    /// Where it came from.
-    pub client_address: Option<String>,
+    /// The user acting from the request's address: what use cases take.
+    pub acting: Acting,
 }
 
 impl Caller {
-    /// Whether the caller is an admin.
+    /// Whether the caller is an admin (for what a page shows, never for
+    /// what a use case allows).
     pub fn is_admin(&self) -> bool {
         self.user.role == Role::Admin
-    }
-
-    /// Refuses with 403 unless the caller is an admin. Admin-only routes are
-    /// no secret, so refusing them openly leaks nothing.
-    pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden())
-        }
-    }
-
-    /// Whether the caller may see the records of `organisation`: admins
-    /// every organisation's, credential managers their own only.
-    pub fn may_access(&self, organisation: OrganisationId) -> bool {
-        self.is_admin() || self.user.organisation_id == Some(organisation)
-    }
-
-    /// Records a change the caller made successfully.
-    pub async fn audit_success(
-        &self,
-        state: &AppState,
-        organisation_id: Option<OrganisationId>,
-        action: AuditAction,
-        target: String,
-    ) {
-        state
-            .accounts()
-            .audit(
-                &self.audit_context(),
-                organisation_id,
-                action,
-                Some(target),
-                AuditOutcome::Success,
-            )
-            .await;
-    }
-
-    /// The audit context of the caller's requests.
-    pub fn audit_context(&self) -> AuditContext {
-        AuditContext {
-            actor: Actor::User {
-                id: self.user.id,
-                email: self.user.email.as_ref().to_owned(),
-            },
-            client_address: self.client_address.clone(),
-        }
     }
 }
 
@@ -117,6 +63,25 @@ fn bearer(parts: &Parts) -> Option<SessionToken> {
         .then(|| SessionToken::presented(token))
 }
 
+impl Caller {
+    /// The caller a session token stands for, if it is live.
+    pub async fn of_token(
+        state: &AppState,
+        token: &SessionToken,
+        client_address: ClientAddress,
+    ) -> Result<Option<Self>, ApiError> {
+        Ok(state
+            .admin
+            .authenticate(token)
+            .await?
+            .map(|(user, session)| Self {
+                acting: Acting::user(&user, client_address.0),
+                user,
+                session,
+            }))
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -125,21 +90,14 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
-        let (user, session) = state
-            .accounts()
-            .authenticate(&token)
+        Self::of_token(state, &token, ClientAddress::of(parts))
             .await?
-            .ok_or_else(ApiError::unauthorized)?;
-        Ok(Self {
-            user,
-            session,
-            client_address: ClientAddress::of(parts).0,
-        })
+            .ok_or_else(ApiError::unauthorized)
     }
 }
 
 /// A signed-in admin. Extracted before the body, so a credential manager
-/// is refused with 403 whatever they send.
+/// is refused with 403 whatever they send; the use case checks again.
 #[derive(Debug, Clone)]
 pub struct Admin(pub Caller);
 
@@ -151,7 +109,7 @@ impl FromRequestParts<AppState> for Admin {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        caller.require_admin()?;
+        tessera_admin::require_administrator(&caller.acting)?;
         Ok(Self(caller))
     }
 }

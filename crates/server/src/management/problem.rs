@@ -15,8 +15,7 @@ use serde::de::DeserializeOwned;
 use std::borrow::Cow;
 use utoipa::ToSchema;
 
-use crate::accounts::{LoginError, PasswordChangeError};
-use crate::service::ServiceError;
+use tessera_admin::{AdminError, Conflict, SignInError};
 
 /// The media type of problem details.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -163,14 +162,6 @@ impl ApiError {
         )
     }
 
-    /// Names the field a domain error is about.
-    pub fn with_field(mut self, field: &'static str) -> Self {
-        if self.status == StatusCode::UNPROCESSABLE_ENTITY {
-            self.field = Some(field);
-        }
-        self
-    }
-
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -183,45 +174,31 @@ impl ApiError {
     }
 }
 
-impl From<ServiceError> for ApiError {
-    fn from(e: ServiceError) -> Self {
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
         match e {
-            // The caller names the field with `with_field` where it knows it.
-            ServiceError::Invalid(detail) => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation",
-                "Invalid request",
-                detail,
-            ),
-            ServiceError::NotFound(what) => Self::not_found(what),
-            ServiceError::Conflict(detail) => Self::conflict("conflict", detail),
-            ServiceError::SecretLimit => Self::conflict(
-                "secret-limit",
-                "an application may hold at most 5 secrets; delete one first",
-            ),
-            ServiceError::Unavailable(cause) => Self::unavailable(&cause),
-            ServiceError::Internal(cause) => Self::internal(&cause),
-        }
-    }
-}
-
-impl From<LoginError> for ApiError {
-    fn from(e: LoginError) -> Self {
-        match e {
-            LoginError::Refused => Self::login_refused(),
-            LoginError::Internal(e) => e.into(),
-        }
-    }
-}
-
-impl From<PasswordChangeError> for ApiError {
-    fn from(e: PasswordChangeError) -> Self {
-        match e {
-            PasswordChangeError::WrongCurrent => {
-                Self::validation("current_password", "current_password is not correct")
+            AdminError::NotFound(what) => Self::not_found(what.as_str()),
+            AdminError::Forbidden => Self::forbidden(),
+            AdminError::Invalid(invalid) => {
+                Self::validation(invalid.field().as_str(), invalid.to_string())
             }
-            PasswordChangeError::Policy(p) => Self::validation("new_password", p.to_string()),
-            PasswordChangeError::Internal(e) => e.into(),
+            AdminError::Conflict(conflict @ Conflict::Taken(_)) => {
+                Self::conflict("conflict", conflict.to_string())
+            }
+            AdminError::Conflict(conflict @ Conflict::SecretLimit) => {
+                Self::conflict("secret-limit", conflict.to_string())
+            }
+            AdminError::Unavailable(cause) => Self::unavailable(&cause),
+            AdminError::Internal(cause) => Self::internal(&cause),
+        }
+    }
+}
+
+impl From<SignInError> for ApiError {
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::Refused => Self::login_refused(),
+            SignInError::Failed(e) => e.into(),
         }
     }
 }

@@ -31,8 +31,8 @@ pub async fn post_session(
     ApiJson(body): ApiJson<CreateSessionRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let signed_in = state
-        .accounts()
-        .login(&body.email, body.password, &body.totp_code, client_address)
+        .admin
+        .sign_in(&body.email, body.password, &body.totp_code, client_address)
         .await?;
     let body = SessionCreated {
         token: signed_in.token.expose().to_owned().into(),
@@ -58,8 +58,8 @@ pub async fn delete_current_session(
     caller: Caller,
 ) -> Result<StatusCode, ApiError> {
     state
-        .accounts()
-        .logout(&caller.user, &caller.session, &caller.audit_context())
+        .admin
+        .sign_out(&caller.acting, &caller.session)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -81,23 +81,15 @@ pub async fn get_me(
     caller: Caller,
 ) -> Result<Json<MeView>, ApiError> {
     let organisation = match caller.user.organisation_id {
-        Some(id) => state
-            .tessera
-            .store()
-            .organisation(id)
-            .await
-            .map_err(crate::service::ServiceError::from)?
-            .as_ref()
-            .map(OrganisationView::from),
+        Some(id) => Some(OrganisationView::from(
+            &state.admin.organisation(&caller.acting, id).await?,
+        )),
         None => None,
     };
     Ok(Json(MeView {
         user: UserView::from(&caller.user),
         organisation,
-        session_expires_at: state
-            .accounts()
-            .session_policy()
-            .expires_at(&caller.session),
+        session_expires_at: state.admin.session_policy().expires_at(&caller.session),
     }))
 }
 
@@ -121,13 +113,12 @@ pub async fn put_password(
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     state
-        .accounts()
+        .admin
         .change_password(
-            &caller.user,
+            &caller.acting,
             &caller.session,
             body.current_password,
             body.new_password,
-            &caller.audit_context(),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)

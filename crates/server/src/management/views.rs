@@ -6,12 +6,13 @@
 
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
+use tessera_core::actor::ActorKind;
 use tessera_core::application::Application;
-use tessera_core::audit::AuditEvent;
+use tessera_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use tessera_core::organisation::Organisation;
 use tessera_core::resource::Resource;
-use tessera_core::secret::SecretRecord;
-use tessera_core::user::User;
+use tessera_core::secret::{SecretRecord, SecretStatus};
+use tessera_core::user::{Role, User};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -102,7 +103,8 @@ pub struct UserView {
     /// Sign-in email.
     pub email: String,
     /// `admin` or `credential-manager`.
-    pub role: String,
+    #[schema(value_type = String, example = "credential-manager")]
+    pub role: Role,
     /// Their organisation; admins may have none.
     pub organisation_id: Option<Uuid>,
     /// When it was created.
@@ -115,7 +117,7 @@ impl From<&User> for UserView {
         Self {
             id: u.id.as_uuid(),
             email: u.email.as_ref().to_owned(),
-            role: u.role.as_str().to_owned(),
+            role: u.role,
             organisation_id: u.organisation_id.map(|o| o.as_uuid()),
             created_at: u.created_at,
         }
@@ -277,7 +279,8 @@ pub struct SecretView {
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     /// `active`, `expiring_soon` (under 30 days) or `expired`.
-    pub status: String,
+    #[schema(value_type = String, example = "active")]
+    pub status: SecretStatus,
     /// The last successful token request with it.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
@@ -291,9 +294,9 @@ impl SecretView {
             name: r.name.as_ref().to_owned(),
             hint: r.hint.clone(),
             created_at: r.created_at,
-            created_by: r.created_by.clone(),
+            created_by: r.created_by.label().to_owned(),
             expires_at: r.expires_at,
-            status: r.status(now).as_str().to_owned(),
+            status: r.status(now),
             last_used_at: r.last_used_at,
         }
     }
@@ -333,20 +336,27 @@ pub struct AuditEventView {
     /// When it happened.
     #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,
-    /// An email, `cli` or `system`.
+    /// Who acted: `user` (a signed-in user), `anonymous` (a refused
+    /// sign-in with an unknown email), `cli` (the command line on the
+    /// host) or `system` (Tessera itself).
+    #[schema(value_type = String, example = "user")]
+    pub actor_kind: ActorKind,
+    /// An email (for a user or a stranger), or `cli` or `system`.
     pub actor: String,
     /// The acting user's id, when a known user acted.
     pub actor_user_id: Option<Uuid>,
     /// The organisation concerned.
     pub organisation_id: Option<Uuid>,
     /// Such as `secret.created`, `session.failed`, `account.locked`.
-    pub action: String,
+    #[schema(value_type = String, example = "secret.created")]
+    pub action: AuditAction,
     /// A client_id, secret id, session id or email.
     pub target: Option<String>,
     /// The client's IP address.
     pub client_address: Option<String>,
     /// `success` or `failure`.
-    pub outcome: String,
+    #[schema(value_type = String, example = "success")]
+    pub outcome: AuditOutcome,
 }
 
 impl From<&AuditEvent> for AuditEventView {
@@ -355,13 +365,14 @@ impl From<&AuditEvent> for AuditEventView {
         Self {
             id: e.id,
             occurred_at: ev.occurred_at,
+            actor_kind: ev.actor.kind(),
             actor: ev.actor.label().to_owned(),
             actor_user_id: ev.actor.user_id().map(|id| id.as_uuid()),
             organisation_id: ev.organisation_id.map(|o| o.as_uuid()),
-            action: ev.action.as_str().to_owned(),
+            action: ev.action,
             target: ev.target.clone(),
-            client_address: ev.client_address.clone(),
-            outcome: ev.outcome.as_str().to_owned(),
+            client_address: ev.client_address.map(|a| a.to_string()),
+            outcome: ev.outcome,
         }
     }
 }

@@ -170,7 +170,7 @@ mod tests {
                 name: SecretName::parse(name).unwrap(),
                 hint: "AbC".into(),
                 created_at: datetime!(2026-01-01 00:00 UTC),
-                created_by: "vm@example.org".into(),
+                created_by: tessera_core::actor::ActorRecord::Cli,
                 expires_at: datetime!(2027-01-01 09:30 UTC),
                 last_used_at: None,
             },

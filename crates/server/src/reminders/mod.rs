@@ -16,17 +16,15 @@ use lettre::message::Mailbox;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
-use tessera_core::audit::{Actor, AuditAction, AuditOutcome, NewAuditEvent};
 use tessera_core::reminder::{FIRST_REMINDER, latest_due};
-use tessera_core::store::{ExpiringSecret, ReminderOutcome, StoreError};
-use tessera_core::user::Role;
+use tessera_core::store::{ExpiringSecret, ReminderOutcome};
 use time::Duration;
 
 use crate::metrics::Metrics;
-use crate::service::Tessera;
 use crate::settings::ReminderSettings;
 pub use mailer::{Mailer, MailerError};
 use message::Reminder;
+use tessera_admin::{Admin, AdminError};
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +40,7 @@ pub struct PassReport {
 /// The reminder scheduler of one server.
 #[derive(Debug)]
 pub struct Reminders {
-    tessera: Tessera,
+    admin: Admin,
     mailer: Mailer,
     settings: ReminderSettings,
     from: Mailbox,
@@ -67,7 +65,7 @@ impl Reminders {
     /// A scheduler sending through `mailer` from `from`, linking to
     /// `management_url`.
     pub fn new(
-        tessera: Tessera,
+        admin: Admin,
         mailer: Mailer,
         settings: ReminderSettings,
         from: &str,
@@ -78,7 +76,7 @@ impl Reminders {
             .parse::<Mailbox>()
             .map_err(|e| ReminderSetupError::From(e.to_string()))?;
         Ok(Self {
-            tessera,
+            admin,
             mailer,
             settings,
             from,
@@ -89,12 +87,12 @@ impl Reminders {
     }
 
     /// Sends every reminder due now that no server has sent.
-    pub async fn run_once(&self) -> Result<PassReport, StoreError> {
-        let store = self.tessera.store();
-        let now = self.tessera.clock().now();
+    pub async fn run_once(&self) -> Result<PassReport, AdminError> {
+        let now = self.admin.clock().now();
         let mut report = PassReport::default();
-        let expiring = store
-            .secrets_expiring_before(now + FIRST_REMINDER + Duration::seconds(1))
+        let expiring = self
+            .admin
+            .expiring_secrets(now + FIRST_REMINDER + Duration::seconds(1))
             .await?;
         for secret in &expiring {
             let record = &secret.secret;
@@ -102,12 +100,12 @@ impl Reminders {
                 continue;
             };
             let claim = i64::try_from(self.settings.claim_seconds).unwrap_or(i64::MAX);
-            let claimed = store
+            let claimed = self
+                .admin
                 .claim_reminder(
                     record.id,
                     due.at,
                     &self.holder,
-                    now,
                     now + Duration::seconds(claim),
                 )
                 .await?;
@@ -115,10 +113,9 @@ impl Reminders {
                 continue;
             }
             let outcome = self.deliver(secret, now).await?;
-            store
-                .finish_reminder(record.id, due.at, &self.holder, outcome, now)
+            self.admin
+                .finish_reminder(secret, due.at, &self.holder, outcome)
                 .await?;
-            self.audit(secret, outcome, now).await;
             let label = match outcome {
                 ReminderOutcome::Sent => {
                     report.sent += 1;
@@ -141,43 +138,13 @@ impl Reminders {
         Ok(report)
     }
 
-    /// Records a sent or failed reminder in the audit log; a failure to
-    /// record is logged, the reminder's outcome stands.
-    async fn audit(
-        &self,
-        secret: &ExpiringSecret,
-        outcome: ReminderOutcome,
-        now: time::OffsetDateTime,
-    ) {
-        let (action, result) = match outcome {
-            ReminderOutcome::Sent => (AuditAction::ReminderSent, AuditOutcome::Success),
-            ReminderOutcome::Failed => (AuditAction::ReminderFailed, AuditOutcome::Failure),
-            ReminderOutcome::NoRecipients => return,
-        };
-        let event = NewAuditEvent {
-            occurred_at: now,
-            actor: Actor::System,
-            organisation_id: Some(secret.organisation_id),
-            action,
-            target: Some(format!("{}/{}", secret.secret.client_id, secret.secret.id)),
-            client_address: None,
-            outcome: result,
-        };
-        if let Err(e) = self.tessera.store().record_audit_event(&event).await {
-            tracing::error!(error = %e, "could not record a reminder in the audit log");
-        }
-    }
-
-    async fn recipients(&self, secret: &ExpiringSecret) -> Result<Vec<Mailbox>, StoreError> {
-        // Admins belong to no organisation: including them means reading all users.
-        let scope = (!self.settings.include_admins).then_some(secret.organisation_id);
-        let users = self.tessera.store().users(scope).await?;
+    async fn recipients(&self, secret: &ExpiringSecret) -> Result<Vec<Mailbox>, AdminError> {
+        let users = self
+            .admin
+            .reminder_recipients(secret.organisation_id, self.settings.include_admins)
+            .await?;
         let mut to: Vec<Mailbox> = users
             .iter()
-            .filter(|u| match u.role {
-                Role::CredentialManager => u.organisation_id == Some(secret.organisation_id),
-                Role::Admin => self.settings.include_admins,
-            })
             .filter_map(|u| match u.email.as_ref().parse::<Mailbox>() {
                 Ok(mailbox) => Some(mailbox),
                 Err(e) => {
@@ -196,7 +163,7 @@ impl Reminders {
         &self,
         secret: &ExpiringSecret,
         now: time::OffsetDateTime,
-    ) -> Result<ReminderOutcome, StoreError> {
+    ) -> Result<ReminderOutcome, AdminError> {
         let to = self.recipients(secret).await?;
         if to.is_empty() {
             return Ok(ReminderOutcome::NoRecipients);

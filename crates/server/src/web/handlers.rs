@@ -22,16 +22,14 @@ use time::{Date, OffsetDateTime};
 
 use super::pages::{self, Nav, Page};
 use super::session::{self, WebCaller, WebError};
-use crate::accounts::LoginError;
-use crate::management::admin::{create_organisation_as, create_user_as};
-use crate::management::applications::{
-    create_application_as, create_secret_as, delete_secret_as, path_id, short_lifetime_advice,
-    visible_application,
-};
+use crate::management::applications::{path_id, short_lifetime_advice, visible_application};
 use crate::management::auth::ClientAddress;
 use crate::management::problem::ApiError;
-use crate::service::ServiceError;
 use crate::state::AppState;
+use tessera_admin::{AdminError, SignInError};
+use tessera_core::application::ApplicationKind;
+use tessera_core::ids::{ClientId, OrganisationId};
+use tessera_core::user::Role;
 
 /// A submitted `application/x-www-form-urlencoded` form. Repeated fields
 /// (permissions) are kept, which `axum::Form` cannot do.
@@ -121,15 +119,17 @@ fn nav<'a>(caller: &'a WebCaller, csrf: &'a str, current: &'a str) -> Nav<'a> {
     }
 }
 
-fn internal(e: ServiceError) -> WebError {
+fn internal(e: AdminError) -> WebError {
     WebError::from(ApiError::from(e))
 }
 
 fn lock_hint(state: &AppState) -> String {
     format!(
         "After {} failed sign-ins in a row an account is locked for {} minutes.",
-        state.settings.login.max_failed_attempts,
-        state.settings.login.lockout_seconds.div_ceil(60)
+        state.admin.login_policy().max_failed_attempts,
+        u64::try_from(state.admin.login_policy().lockout.whole_seconds())
+            .unwrap_or(0)
+            .div_ceil(60)
     )
 }
 
@@ -176,8 +176,8 @@ pub async fn post_sign_in(
     let password = SecretString::from(form.text("password").to_owned());
     let code = SecretString::from(form.text("totp_code").trim().to_owned());
     match state
-        .accounts()
-        .login(email, password, &code, client_address)
+        .admin
+        .sign_in(email, password, &code, client_address)
         .await
     {
         Ok(signed_in) => {
@@ -196,7 +196,7 @@ pub async fn post_sign_in(
         // One message for every refusal, a locked account included, as the
         // API answers: it says what may be wrong without telling whether
         // the email exists or is locked.
-        Err(LoginError::Refused) => {
+        Err(SignInError::Refused) => {
             let message = format!(
                 "Wrong email, password or code. {} If so, wait and try again later.",
                 lock_hint(&state)
@@ -204,7 +204,7 @@ pub async fn post_sign_in(
             let page = pages::sign_in(csrf, email, Some(&message), None, &lock_hint(&state));
             Ok(Page::new(StatusCode::UNAUTHORIZED, page).into_response())
         }
-        Err(LoginError::Internal(e)) => Err(internal(e)),
+        Err(SignInError::Failed(e)) => Err(internal(e)),
     }
 }
 
@@ -218,8 +218,8 @@ pub async fn post_sign_out(
     caller.check_csrf(form.csrf())?;
     let c = &caller.caller;
     state
-        .accounts()
-        .logout(&c.user, &c.session, &c.audit_context())
+        .admin
+        .sign_out(&c.acting, &c.session)
         .await
         .map_err(internal)?;
     let mut response = Redirect::to("/sign-in?signed-out").into_response();
@@ -235,21 +235,12 @@ pub async fn post_sign_out(
 async fn organisation_names(
     state: &AppState,
     caller: &WebCaller,
-) -> Result<HashMap<tessera_core::ids::OrganisationId, String>, WebError> {
-    let store = state.tessera.store();
-    let orgs = if caller.is_admin() {
-        store.organisations().await.map_err(ServiceError::from)
-    } else {
-        match caller.caller.user.organisation_id {
-            Some(id) => store
-                .organisation(id)
-                .await
-                .map(|o| o.into_iter().collect())
-                .map_err(ServiceError::from),
-            None => Ok(Vec::new()),
-        }
-    }
-    .map_err(internal)?;
+) -> Result<HashMap<OrganisationId, String>, WebError> {
+    let orgs = state
+        .admin
+        .organisations(&caller.caller.acting)
+        .await
+        .map_err(internal)?;
     Ok(orgs
         .into_iter()
         .map(|o| (o.id, o.name.as_ref().to_owned()))
@@ -261,25 +252,17 @@ pub async fn get_applications(
     State(state): State<AppState>,
     caller: WebCaller,
 ) -> Result<Page, WebError> {
-    let filter = if caller.is_admin() {
-        None
-    } else {
-        match caller.caller.user.organisation_id {
-            Some(org) => Some(org),
-            None => {
-                return Err(WebError::Page(
-                    StatusCode::FORBIDDEN,
-                    "Your account belongs to no organisation.".into(),
-                ));
-            }
-        }
-    };
+    if caller.caller.acting.scope() == tessera_admin::Scope::Nothing {
+        return Err(WebError::Page(
+            StatusCode::FORBIDDEN,
+            "Your account belongs to no organisation.".into(),
+        ));
+    }
     let apps = state
-        .tessera
-        .store()
-        .applications(filter)
+        .admin
+        .applications(&caller.caller.acting, None)
         .await
-        .map_err(|e| internal(e.into()))?;
+        .map_err(internal)?;
     let names = organisation_names(&state, &caller).await?;
     let rows: Vec<pages::ApplicationRow<'_>> = apps
         .iter()
@@ -292,7 +275,7 @@ pub async fn get_applications(
     let markup = pages::applications(
         &nav(&caller, &csrf, "applications"),
         &rows,
-        state.tessera.catalog(),
+        state.admin.catalog(),
         None,
     );
     Ok(Page::new(StatusCode::OK, markup))
@@ -305,15 +288,19 @@ fn secret_limits(now: OffsetDateTime) -> pages::SecretFormLimits {
     }
 }
 
-async fn organisation_name(state: &AppState, app: &Application) -> Result<String, WebError> {
+async fn organisation_name(
+    state: &AppState,
+    caller: &WebCaller,
+    app: &Application,
+) -> Result<String, WebError> {
     Ok(state
-        .tessera
-        .store()
-        .organisation(app.organisation_id)
+        .admin
+        .organisation(&caller.caller.acting, app.organisation_id)
         .await
-        .map_err(|e| internal(e.into()))?
-        .map(|o| o.name.as_ref().to_owned())
-        .unwrap_or_default())
+        .map_err(internal)?
+        .name
+        .as_ref()
+        .to_owned())
 }
 
 async fn application_page(
@@ -324,12 +311,12 @@ async fn application_page(
     notice: Option<&str>,
 ) -> Result<Markup, WebError> {
     let secrets = state
-        .tessera
-        .secrets(app.client_id)
+        .admin
+        .secrets(&caller.caller.acting, app.client_id)
         .await
         .map_err(internal)?;
-    let organisation = organisation_name(state, app).await?;
-    let now = state.tessera.clock().now();
+    let organisation = organisation_name(state, caller, app).await?;
+    let now = state.admin.clock().now();
     let csrf = caller.csrf_token();
     let page = pages::ApplicationPage {
         app,
@@ -344,7 +331,7 @@ async fn application_page(
     Ok(pages::application(
         &nav(caller, &csrf, "applications"),
         &page,
-        state.tessera.catalog(),
+        state.admin.catalog(),
     ))
 }
 
@@ -373,7 +360,7 @@ fn secret_form_page(
     let form = pages::secret_form(
         &cid,
         &csrf,
-        &secret_limits(state.tessera.clock().now()),
+        &secret_limits(state.admin.clock().now()),
         input,
     );
     let markup = pages::form_page(
@@ -435,7 +422,7 @@ pub async fn post_secret(
         };
         secret_form_page(&state, &caller, &app, &input, status).into_response()
     };
-    let now = state.tessera.clock().now();
+    let now = state.admin.clock().now();
     let expires_at = match expires_on.filter(|s| !s.trim().is_empty()) {
         None => None,
         Some(raw) => match expiry_of(raw, now) {
@@ -448,15 +435,26 @@ pub async fn post_secret(
             }
         },
     };
-    let created =
-        match create_secret_as(&state, &caller.caller, &app, name.trim(), expires_at).await {
-            Ok(created) => created,
-            Err(e) if e.status().is_client_error() => {
+    let created = match state
+        .admin
+        .create_secret(
+            &caller.caller.acting,
+            app.client_id,
+            name.trim(),
+            expires_at,
+        )
+        .await
+    {
+        Ok(created) => created,
+        Err(e) => {
+            let e = ApiError::from(e);
+            if e.status().is_client_error() {
                 let message = session::upper_first(e.detail());
                 return Ok(refused(&message, e.status()));
             }
-            Err(e) => return Err(e.into()),
-        };
+            return Err(e.into());
+        }
+    };
     let new_secret = pages::NewSecret {
         name: created.record.name.as_ref(),
         value: created.secret.expose(),
@@ -476,13 +474,10 @@ async fn visible_secret(
     let app = visible_application(state, &caller.caller, raw_client).await?;
     let id: SecretId = path_id(raw_secret, "secret")?;
     let secret = state
-        .tessera
-        .secrets(app.client_id)
+        .admin
+        .secret(&caller.caller.acting, app.client_id, id)
         .await
-        .map_err(internal)?
-        .into_iter()
-        .find(|s| s.id == id)
-        .ok_or_else(|| WebError::from(ApiError::not_found("secret")))?;
+        .map_err(internal)?;
     Ok((app, secret))
 }
 
@@ -496,7 +491,7 @@ pub async fn get_delete_secret(
     let (app, secret) = visible_secret(&state, &caller, &raw_client, &raw_secret).await?;
     let csrf = caller.csrf_token();
     let cid = app.client_id.to_string();
-    let form = pages::delete_form(&cid, &secret, &csrf, state.tessera.clock().now());
+    let form = pages::delete_form(&cid, &secret, &csrf, state.admin.clock().now());
     let markup = pages::form_page(
         &nav(&caller, &csrf, "applications"),
         "Delete secret",
@@ -515,17 +510,20 @@ pub async fn post_delete_secret(
     form: FormFields,
 ) -> Result<Redirect, WebError> {
     caller.check_csrf(form.csrf())?;
-    let app = visible_application(&state, &caller.caller, &raw_client).await?;
+    let client_id: ClientId = path_id(&raw_client, "application")?;
     let id: SecretId = path_id(&raw_secret, "secret")?;
-    delete_secret_as(&state, &caller.caller, &app, id).await?;
+    state
+        .admin
+        .delete_secret(&caller.caller.acting, client_id, id)
+        .await
+        .map_err(internal)?;
     Ok(Redirect::to(&format!(
-        "/applications/{}?notice=secret-deleted",
-        app.client_id
+        "/applications/{client_id}?notice=secret-deleted"
     )))
 }
 
 fn require_admin(caller: &WebCaller) -> Result<(), WebError> {
-    caller.caller.require_admin().map_err(WebError::from)
+    tessera_admin::require_administrator(&caller.caller.acting).map_err(internal)
 }
 
 async fn organisations_page(
@@ -535,15 +533,13 @@ async fn organisations_page(
     notice: Option<&str>,
     status: StatusCode,
 ) -> Result<Page, WebError> {
-    let store = state.tessera.store();
-    let orgs = store
-        .organisations()
+    let acting = &caller.caller.acting;
+    let orgs = state.admin.organisations(acting).await.map_err(internal)?;
+    let apps = state
+        .admin
+        .applications(acting, None)
         .await
-        .map_err(|e| internal(e.into()))?;
-    let apps = store
-        .applications(None)
-        .await
-        .map_err(|e| internal(e.into()))?;
+        .map_err(internal)?;
     let rows: Vec<_> = orgs
         .into_iter()
         .map(|o| {
@@ -555,7 +551,7 @@ async fn organisations_page(
     let markup = pages::organisations(
         &nav(caller, &csrf, "organisations"),
         &rows,
-        state.tessera.catalog(),
+        state.admin.catalog(),
         error,
         notice,
     );
@@ -610,13 +606,15 @@ pub async fn post_organisation(
 ) -> Result<Response, WebError> {
     require_admin(&caller)?;
     caller.check_csrf(form.csrf())?;
-    match create_organisation_as(
-        &state,
-        &caller.caller,
-        form.text("name").trim().to_owned(),
-        form.text("country").trim().to_uppercase(),
-    )
-    .await
+    match state
+        .admin
+        .create_organisation(
+            &caller.caller.acting,
+            form.text("name").trim(),
+            &form.text("country").trim().to_uppercase(),
+        )
+        .await
+        .map_err(ApiError::from)
     {
         Ok(_) => Ok(Redirect::to("/organisations?notice=organisation-created").into_response()),
         Err(e) => admin_refused(&state, &caller, "organisation", e).await,
@@ -632,16 +630,29 @@ pub async fn post_application(
 ) -> Result<Response, WebError> {
     require_admin(&caller)?;
     caller.check_csrf(form.csrf())?;
-    match create_application_as(
-        &state,
-        &caller.caller,
-        form.text("organisation_id"),
-        form.text("api").trim(),
-        form.get("kind").filter(|k| !k.is_empty()),
-        &form.all("permission"),
-    )
-    .await
-    {
+    let created = async {
+        let organisation_id: OrganisationId =
+            form.text("organisation_id").trim().parse().map_err(|_| {
+                ApiError::validation("organisation_id", "organisation_id must be a UUID")
+            })?;
+        let kind = match form.get("kind").filter(|k| !k.is_empty()) {
+            None => ApplicationKind::Partner,
+            Some(k) => ApplicationKind::parse(k)
+                .map_err(|e| ApiError::validation("kind", e.to_string()))?,
+        };
+        state
+            .admin
+            .create_application(
+                &caller.caller.acting,
+                organisation_id,
+                form.text("api").trim(),
+                kind,
+                &form.all("permission"),
+            )
+            .await
+            .map_err(ApiError::from)
+    };
+    match created.await {
         Ok(app) => Ok(Redirect::to(&format!(
             "/applications/{}?notice=application-created",
             app.client_id
@@ -661,16 +672,30 @@ pub async fn post_user(
 ) -> Result<Response, WebError> {
     require_admin(&caller)?;
     caller.check_csrf(form.csrf())?;
-    let organisation = form.get("organisation_id").filter(|o| !o.is_empty());
-    match create_user_as(
-        &state,
-        &caller.caller,
-        form.text("email"),
-        form.text("role"),
-        organisation,
-    )
-    .await
-    {
+    let created = async {
+        let role = Role::parse(form.text("role"))
+            .map_err(|e| ApiError::validation("role", e.to_string()))?;
+        let organisation_id: Option<OrganisationId> = form
+            .get("organisation_id")
+            .filter(|o| !o.is_empty())
+            .map(|raw| {
+                raw.trim().parse().map_err(|_| {
+                    ApiError::validation("organisation_id", "organisation_id must be a UUID")
+                })
+            })
+            .transpose()?;
+        state
+            .admin
+            .create_user(
+                &caller.caller.acting,
+                form.text("email"),
+                role,
+                organisation_id,
+            )
+            .await
+            .map_err(ApiError::from)
+    };
+    match created.await {
         Ok(created) => {
             let csrf = caller.csrf_token();
             let markup = pages::user_created(

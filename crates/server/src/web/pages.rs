@@ -475,7 +475,7 @@ pub fn application(nav: &Nav<'_>, page: &ApplicationPage<'_>, catalog: &Resource
                                 tr data-secret-id=(s.id) data-secret-name=(s.name.as_ref()) {
                                     th scope="row" data-label="Name" { (s.name.as_ref()) }
                                     td data-label="Starts with" { code { (s.hint) "…" } }
-                                    td data-label="Created" { (utc(s.created_at)) br; span.muted { "by " (s.created_by) } }
+                                    td data-label="Created" { (utc(s.created_at)) br; span.muted { "by " (s.created_by.label()) } }
                                     td data-label="Expires" {
                                         (day(s.expires_at.date())) " " span.muted { "(" (expiry_phrase(s.expires_at, page.now)) ")" }
                                         @match status {

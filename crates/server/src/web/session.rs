@@ -143,24 +143,15 @@ impl FromRequestParts<AppState> for WebCaller {
             .filter(|t| !t.is_empty() && t.len() <= 128)
             .ok_or(WebError::SignIn { clear: false })?;
         let token = SessionToken::presented(&raw);
-        let (user, session) = state
-            .accounts()
-            .authenticate(&token)
-            .await
-            .map_err(|e| WebError::from(crate::management::problem::ApiError::from(e)))?
-            // An ended session: sign in again, and drop the stale cookie.
-            .ok_or(WebError::SignIn { clear: true })?;
-        let ClientAddress(client_address) = ClientAddress::from_request_parts(parts, state)
+        let client_address = ClientAddress::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientAddress(None));
-        Ok(Self {
-            caller: Caller {
-                user,
-                session,
-                client_address,
-            },
-            token,
-        })
+        let caller = Caller::of_token(state, &token, client_address)
+            .await
+            .map_err(WebError::from)?
+            // An ended session: sign in again, and drop the stale cookie.
+            .ok_or(WebError::SignIn { clear: true })?;
+        Ok(Self { caller, token })
     }
 }
 

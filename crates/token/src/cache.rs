@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use tessera_core::application::Application;
 use tessera_core::ids::{ClientId, SecretId};
+use tessera_core::store::CredentialsChanged;
 
 /// Number of independently locked parts of the map.
 const SHARDS: usize = 16;
@@ -325,6 +326,14 @@ impl SecretCache {
     pub const ENTRY_BYTES: usize = size_of::<Tag>() + size_of::<Entry>() + 1;
 }
 
+/// Changes committed by this process drop the application's entries at
+/// once, before the change is answered.
+impl CredentialsChanged for SecretCache {
+    fn credentials_changed(&self, client_id: ClientId) {
+        self.invalidate(client_id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,6 +429,18 @@ mod tests {
             cache.lookup(second, app.client_id, 0),
             Lookup::Miss
         ));
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn a_committed_change_told_through_the_hook_drops_the_application() {
+        let cache = Arc::new(SecretCache::new(100, u64::MAX, 0));
+        let app = application();
+        let tag = cache.tag(app.client_id, "s3cret");
+        cache.insert(tag, &app, SecretId::generate(), 1_000, cache.generation());
+        let hook: Arc<dyn CredentialsChanged> = cache.clone();
+        hook.credentials_changed(app.client_id);
+        assert!(matches!(cache.lookup(tag, app.client_id, 0), Lookup::Miss));
         assert!(cache.is_empty());
     }
 

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tessera_core::Clock;
-use tessera_core::store::{SigningKeyRecord, Store};
+use tessera_core::store::{KeyStore, SigningKeyRecord};
 use time::{Duration, OffsetDateTime};
 
 /// How long past a token lifetime a retired key is still published, for
@@ -146,7 +146,7 @@ fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
 /// active: on a first start with no key, one of `alg` is generated; with
 /// keys but none active, the newest becomes active.
 pub async fn ensure_active_key(
-    store: &dyn Store,
+    store: &dyn KeyStore,
     dir: &KeyDirectory,
     alg: Algorithm,
     clock: &dyn Clock,
@@ -186,7 +186,7 @@ const KEY_SETUP_LEASE_TIME: Duration = Duration::seconds(30);
 const KEY_SETUP_WAIT: std::time::Duration = std::time::Duration::from_secs(45);
 
 async fn set_up_first_key(
-    store: &dyn Store,
+    store: &dyn KeyStore,
     dir: &KeyDirectory,
     alg: Algorithm,
     clock: &dyn Clock,
@@ -215,7 +215,7 @@ async fn set_up_first_key(
 /// Registers keys found in the directory that the store does not know yet,
 /// and returns every key record.
 pub async fn register_all(
-    store: &dyn Store,
+    store: &dyn KeyStore,
     keys: &BTreeMap<String, Arc<SigningKey>>,
     clock: &dyn Clock,
 ) -> Result<Vec<SigningKeyRecord>, KeyError> {
@@ -265,7 +265,7 @@ pub struct KeyRing {
 impl KeyRing {
     /// Loads the active key and the published ones.
     pub async fn load(
-        store: &dyn Store,
+        store: &dyn KeyStore,
         dir: KeyDirectory,
         token_ttl: Duration,
         clock: &dyn Clock,
@@ -289,7 +289,7 @@ impl KeyRing {
 
     /// Re-reads the directory and the store; swaps the key set if the active
     /// key or the published keys changed. Returns whether it did.
-    pub async fn reload(&self, store: &dyn Store, clock: &dyn Clock) -> Result<bool, KeyError> {
+    pub async fn reload(&self, store: &dyn KeyStore, clock: &dyn Clock) -> Result<bool, KeyError> {
         let keys = {
             let mut parsed = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
             self.dir.load_cached(&mut parsed)?

@@ -15,12 +15,12 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
+use tessera_core::Clock;
 use tessera_core::ids::ClientId;
-use tessera_core::secret::SecretStatus;
-use tessera_core::store::{CredentialChange, Store, StoreError};
+use tessera_core::store::{CredentialChange, CredentialStore, StoreError};
 
-use crate::metrics::count;
-use crate::state::AppState;
+use crate::cache::SecretCache;
+use crate::metrics::{TokenMetrics, count};
 
 /// How long a skipped sequence number is awaited, in seconds: far longer
 /// than any transaction that writes the log runs.
@@ -87,7 +87,11 @@ impl ChangeFeed {
 
     /// Reads every change after the last applied one and returns the
     /// applications to drop.
-    pub async fn read(&mut self, store: &dyn Store, now: i64) -> Result<Vec<ClientId>, StoreError> {
+    pub async fn read(
+        &mut self,
+        store: &dyn CredentialStore,
+        now: i64,
+    ) -> Result<Vec<ClientId>, StoreError> {
         let mut changed = Vec::new();
         let mut after = self.read_after();
         loop {
@@ -104,26 +108,25 @@ impl ChangeFeed {
     }
 }
 
-/// Reads the change log every `sync_interval_milliseconds` until `stopped`,
-/// dropping what changed from the cache and extending the time the cache is
-/// trusted after each successful read.
-pub async fn run(state: AppState, stopped: impl Future<Output = ()>) {
-    let settings = &state.settings.cache;
-    let interval = Duration::from_millis(settings.sync_interval_milliseconds.max(10));
-    let store: &dyn Store = state.tessera.store().as_ref();
-    let cache = state.auth.cache();
+/// Reads the change log every `interval` until `stopped`, dropping what
+/// changed from `cache` and extending the time the cache is trusted after
+/// each successful read.
+pub(crate) async fn run(
+    store: &dyn CredentialStore,
+    clock: &dyn Clock,
+    cache: &SecretCache,
+    metrics: &TokenMetrics,
+    interval: Duration,
+    stopped: impl Future<Output = ()>,
+) {
     let mut feed: Option<ChangeFeed> = None;
     let mut last_read: Option<i64> = None;
     tokio::pin!(stopped);
     loop {
-        let now = state.tessera.clock().now().unix_timestamp();
+        let now = clock.now().unix_timestamp();
         match read_once(store, &mut feed, now).await {
             Ok(changed) => {
-                state
-                    .metrics
-                    .change_log_reads
-                    .with_label_values(&["ok"])
-                    .inc();
+                metrics.change_log_reads.ok.inc();
                 // Rows older than the log keeps may be gone: after so long
                 // without a read, start from an empty cache.
                 if last_read.is_some_and(|t| now - t >= CHANGE_LOG_RETENTION_SECONDS / 2) {
@@ -134,22 +137,14 @@ pub async fn run(state: AppState, stopped: impl Future<Output = ()>) {
                 }
                 for client_id in changed {
                     cache.invalidate(client_id);
-                    state
-                        .metrics
-                        .cache_invalidations
-                        .with_label_values(&["change_log"])
-                        .inc();
+                    metrics.cache_invalidations_change_log.inc();
                 }
-                state.metrics.cache_entries.set(count(cache.len()));
+                metrics.cache_entries.set(count(cache.len()));
                 cache.synced(now);
                 last_read = Some(now);
             }
             Err(e) => {
-                state
-                    .metrics
-                    .change_log_reads
-                    .with_label_values(&["error"])
-                    .inc();
+                metrics.change_log_reads.error.inc();
                 tracing::warn!(error = %e, "could not read the credential change log");
             }
         }
@@ -161,7 +156,7 @@ pub async fn run(state: AppState, stopped: impl Future<Output = ()>) {
 }
 
 async fn read_once(
-    store: &dyn Store,
+    store: &dyn CredentialStore,
     feed: &mut Option<ChangeFeed>,
     now: i64,
 ) -> Result<Vec<ClientId>, StoreError> {
@@ -179,31 +174,16 @@ async fn read_once(
 /// How long the change log keeps rows, in seconds.
 pub const CHANGE_LOG_RETENTION_SECONDS: i64 = 24 * 60 * 60;
 
-/// Once a minute until `stopped`: prunes the change log and counts stored
-/// secrets by status for the `tessera_secrets` gauge. Both are idempotent,
-/// so every replica may do them.
-pub async fn housekeeping(state: AppState, stopped: impl Future<Output = ()>) {
-    let store: &dyn Store = state.tessera.store().as_ref();
+/// Once a minute until `stopped`: forgets change log rows older than
+/// [`CHANGE_LOG_RETENTION_SECONDS`]. Idempotent, so every replica may do it.
+pub(crate) async fn prune(
+    store: &dyn CredentialStore,
+    clock: &dyn Clock,
+    stopped: impl Future<Output = ()>,
+) {
     tokio::pin!(stopped);
     loop {
-        let now = state.tessera.clock().now();
-        match store.secret_counts(now).await {
-            Ok(counts) => {
-                for (status, n) in [
-                    (SecretStatus::Active, counts.active),
-                    (SecretStatus::ExpiringSoon, counts.expiring_soon),
-                    (SecretStatus::Expired, counts.expired),
-                ] {
-                    state
-                        .metrics
-                        .secrets
-                        .with_label_values(&[status.as_str()])
-                        .set(count(usize::try_from(n).unwrap_or(usize::MAX)));
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "could not count secrets"),
-        }
-        let horizon = now - time::Duration::seconds(CHANGE_LOG_RETENTION_SECONDS);
+        let horizon = clock.now() - time::Duration::seconds(CHANGE_LOG_RETENTION_SECONDS);
         if let Err(e) = store.prune_credential_changes(horizon).await {
             tracing::warn!(error = %e, "could not prune the credential change log");
         }

@@ -1,4 +1,4 @@
-//! Errors as HTTP responses.
+//! The token endpoint's errors as HTTP responses.
 //!
 //! - OAuth routes (`/oauth2/token`) answer `{"error","error_description"}`
 //!   (RFC 6749 §5.2) through [`OAuthError`], with `Cache-Control: no-store`
@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use std::borrow::Cow;
 use tessera_core::token::TokenError;
 
-use crate::token::request::AuthMethod;
+use crate::metrics::TokenOutcome;
+use crate::request::AuthMethod;
 
 /// An error answer of the token endpoint.
 #[derive(Debug)]
@@ -26,19 +27,39 @@ pub struct OAuthError {
     pub basic_challenge: bool,
     /// Seconds for `Retry-After` (429, 503).
     pub retry_after: Option<u64>,
-    /// The metrics outcome, when the status alone does not tell it.
-    pub outcome: Option<&'static str>,
+    /// The metrics outcome.
+    pub outcome: TokenOutcome,
 }
 
 impl OAuthError {
     /// The answer to a token error.
     pub fn from_token_error(error: &TokenError, method: AuthMethod) -> Self {
-        let (status, code) = match error {
-            TokenError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-            TokenError::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client"),
-            TokenError::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
-            TokenError::InvalidScope(_) => (StatusCode::BAD_REQUEST, "invalid_scope"),
-            TokenError::InvalidTarget(_) => (StatusCode::BAD_REQUEST, "invalid_target"),
+        let (status, code, outcome) = match error {
+            TokenError::InvalidRequest(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                TokenOutcome::InvalidRequest,
+            ),
+            TokenError::InvalidClient => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                TokenOutcome::InvalidClient,
+            ),
+            TokenError::UnsupportedGrantType => (
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                TokenOutcome::UnsupportedGrantType,
+            ),
+            TokenError::InvalidScope(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                TokenOutcome::InvalidScope,
+            ),
+            TokenError::InvalidTarget(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_target",
+                TokenOutcome::InvalidTarget,
+            ),
         };
         Self {
             status,
@@ -46,19 +67,25 @@ impl OAuthError {
             description: error.description(),
             basic_challenge: status == StatusCode::UNAUTHORIZED && method == AuthMethod::Basic,
             retry_after: None,
-            outcome: None,
+            outcome,
         }
     }
 
     /// A request-level refusal (405, 413, 415) in the OAuth error format.
     pub fn request(status: StatusCode, description: &'static str) -> Self {
+        let outcome = match status {
+            StatusCode::METHOD_NOT_ALLOWED
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::UNSUPPORTED_MEDIA_TYPE => TokenOutcome::Rejected,
+            _ => TokenOutcome::InvalidRequest,
+        };
         Self {
             status,
             error: "invalid_request",
             description: description.into(),
             basic_challenge: false,
             retry_after: None,
-            outcome: None,
+            outcome,
         }
     }
 
@@ -71,7 +98,7 @@ impl OAuthError {
             description: "the server could not complete the request".into(),
             basic_challenge: false,
             retry_after: None,
-            outcome: None,
+            outcome: TokenOutcome::Error,
         }
     }
 
@@ -84,7 +111,7 @@ impl OAuthError {
             description: "too many failed authentication attempts; retry later".into(),
             basic_challenge: false,
             retry_after: Some(retry_after),
-            outcome: Some("rate_limited"),
+            outcome: TokenOutcome::RateLimited,
         }
     }
 
@@ -96,7 +123,7 @@ impl OAuthError {
             description: "the server is busy verifying other clients; retry shortly".into(),
             basic_challenge: false,
             retry_after: Some(1),
-            outcome: Some("busy"),
+            outcome: TokenOutcome::Busy,
         }
     }
 
@@ -109,22 +136,7 @@ impl OAuthError {
             description: "the service is temporarily unavailable; retry later".into(),
             basic_challenge: false,
             retry_after: Some(5),
-            outcome: None,
-        }
-    }
-
-    /// The `outcome` label of this answer in the metrics.
-    pub fn outcome(&self) -> &'static str {
-        if let Some(outcome) = self.outcome {
-            return outcome;
-        }
-        match self.status {
-            StatusCode::INTERNAL_SERVER_ERROR => "error",
-            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
-            StatusCode::METHOD_NOT_ALLOWED
-            | StatusCode::PAYLOAD_TOO_LARGE
-            | StatusCode::UNSUPPORTED_MEDIA_TYPE => "rejected",
-            _ => self.error,
+            outcome: TokenOutcome::Unavailable,
         }
     }
 }
@@ -152,5 +164,43 @@ impl IntoResponse for OAuthError {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_answer_is_counted_under_its_outcome() {
+        let cases = [
+            (
+                OAuthError::from_token_error(&TokenError::InvalidClient, AuthMethod::Basic),
+                "invalid_client",
+            ),
+            (
+                OAuthError::from_token_error(&TokenError::UnsupportedGrantType, AuthMethod::Post),
+                "unsupported_grant_type",
+            ),
+            (
+                OAuthError::request(StatusCode::UNSUPPORTED_MEDIA_TYPE, "x"),
+                "rejected",
+            ),
+            (
+                OAuthError::request(StatusCode::METHOD_NOT_ALLOWED, "x"),
+                "rejected",
+            ),
+            (
+                OAuthError::request(StatusCode::BAD_REQUEST, "x"),
+                "invalid_request",
+            ),
+            (OAuthError::rate_limited(3), "rate_limited"),
+            (OAuthError::busy(), "busy"),
+            (OAuthError::unavailable(&"down"), "unavailable"),
+            (OAuthError::internal(&"broken"), "error"),
+        ];
+        for (error, outcome) in cases {
+            assert_eq!(error.outcome.as_str(), outcome, "{error:?}");
+        }
     }
 }

@@ -11,17 +11,18 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
+use tessera_core::Clock;
 use tessera_core::ids::{ClientId, SecretId};
+use tessera_core::password::Hasher;
 use tessera_core::secret::{PlainSecret, StoredSecret};
-use tessera_core::store::StoreError;
+use tessera_core::store::{CredentialStore, StoreError};
 use tokio::sync::{OnceCell, Semaphore};
 
-use super::cache::{Lookup, SecretCache, Tag, TagHasher, Verified};
-use super::limiter::FailureLimiter;
-use super::usage::UsageRecorder;
-use crate::metrics::{Metrics, count};
-use crate::service::Tessera;
+use crate::cache::{Lookup, SecretCache, Tag, TagHasher, Verified};
+use crate::limiter::FailureLimiter;
+use crate::metrics::{TokenMetrics, count};
 use crate::settings::VerificationSettings;
+use crate::usage::UsageRecorder;
 
 /// Why a client was not authenticated.
 #[derive(Debug, Clone)]
@@ -66,6 +67,9 @@ type Flight = Arc<OnceCell<Cold>>;
 
 /// Authenticates clients; one per server.
 pub struct Authenticator {
+    store: Arc<dyn CredentialStore>,
+    hasher: Hasher,
+    clock: Arc<dyn Clock>,
     cache: Arc<SecretCache>,
     flights: Mutex<HashMap<Tag, Flight, BuildHasherDefault<TagHasher>>>,
     /// Places for cold verifications: running plus queued.
@@ -75,7 +79,7 @@ pub struct Authenticator {
     by_client: FailureLimiter<ClientId>,
     by_address: FailureLimiter<IpAddr>,
     usage: Arc<UsageRecorder>,
-    metrics: Metrics,
+    metrics: TokenMetrics,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -90,18 +94,26 @@ impl std::fmt::Debug for Authenticator {
 const LIMITER_CAPACITY: usize = 100_000;
 
 impl Authenticator {
-    /// An authenticator over `cache`, noting uses in `usage`.
+    /// An authenticator reading credentials from `store`, verifying with
+    /// `hasher`, remembering verified secrets in `cache` and noting uses in
+    /// `usage`.
     pub fn new(
+        store: Arc<dyn CredentialStore>,
+        hasher: Hasher,
+        clock: Arc<dyn Clock>,
         cache: Arc<SecretCache>,
         usage: Arc<UsageRecorder>,
         settings: &VerificationSettings,
-        metrics: Metrics,
+        metrics: TokenMetrics,
     ) -> Self {
         let workers = match settings.max_concurrent {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
         };
         Self {
+            store,
+            hasher,
+            clock,
             cache,
             flights: Mutex::default(),
             admission: Arc::new(Semaphore::new(workers + settings.max_queued)),
@@ -129,12 +141,11 @@ impl Authenticator {
     /// Authenticates `client_id` with `secret`, presented from `address`.
     pub async fn authenticate(
         &self,
-        tessera: &Tessera,
         client_id: ClientId,
         secret: &PlainSecret,
         address: IpAddr,
     ) -> Result<Verified, AuthError> {
-        let now = tessera.clock().now();
+        let now = self.clock.now();
         let unix = now.unix_timestamp();
         let tag = self.cache.tag(client_id, secret.expose());
         if let Lookup::Hit(verified) = self.cache.lookup(tag, client_id, unix) {
@@ -150,7 +161,7 @@ impl Authenticator {
         if let Some(retry_after) = limited.into_iter().flatten().max() {
             return Err(AuthError::Limited { retry_after });
         }
-        match self.single_flight(tag, tessera, client_id, secret).await {
+        match self.single_flight(tag, client_id, secret).await {
             Cold::Verified(verified) => {
                 self.usage.record(verified.secret_id, now);
                 Ok(verified)
@@ -168,13 +179,7 @@ impl Authenticator {
 
     /// Runs one cold verification per tag at a time; concurrent requests
     /// for the same tag wait for it and share its result.
-    async fn single_flight(
-        &self,
-        tag: Tag,
-        tessera: &Tessera,
-        client_id: ClientId,
-        secret: &PlainSecret,
-    ) -> Cold {
+    async fn single_flight(&self, tag: Tag, client_id: ClientId, secret: &PlainSecret) -> Cold {
         let flight = self
             .flights
             .lock()
@@ -190,21 +195,15 @@ impl Authenticator {
             flight: &flight,
         };
         flight
-            .get_or_init(|| self.verify_cold(tag, tessera, client_id, secret))
+            .get_or_init(|| self.verify_cold(tag, client_id, secret))
             .await
             .clone()
     }
 
-    async fn verify_cold(
-        &self,
-        tag: Tag,
-        tessera: &Tessera,
-        client_id: ClientId,
-        secret: &PlainSecret,
-    ) -> Cold {
+    async fn verify_cold(&self, tag: Tag, client_id: ClientId, secret: &PlainSecret) -> Cold {
         // A flight that finished between this request's miss and its joining
         // the table has cached its result: use it rather than verify again.
-        let now = tessera.clock().now().unix_timestamp();
+        let now = self.clock.now().unix_timestamp();
         if let Lookup::Hit(verified) = self.cache.lookup(tag, client_id, now) {
             return Cold::Verified(verified);
         }
@@ -212,7 +211,7 @@ impl Authenticator {
             return Cold::Failed(AuthError::Busy);
         };
         self.metrics.argon2_queue.inc();
-        let outcome = self.verify_admitted(tag, tessera, client_id, secret).await;
+        let outcome = self.verify_admitted(tag, client_id, secret).await;
         self.metrics.argon2_queue.dec();
         outcome.unwrap_or_else(Cold::Failed)
     }
@@ -220,19 +219,18 @@ impl Authenticator {
     async fn verify_admitted(
         &self,
         tag: Tag,
-        tessera: &Tessera,
         client_id: ClientId,
         secret: &PlainSecret,
     ) -> Result<Cold, AuthError> {
         // Read before the database: an invalidation after this point keeps
         // what we read from being cached.
         let generation = self.cache.generation();
-        let Some(credentials) = tessera.store().client_credentials(client_id).await? else {
+        let Some(credentials) = self.store.client_credentials(client_id).await? else {
             return Ok(Cold::Refused {
                 known_client: false,
             });
         };
-        let now = tessera.clock().now().unix_timestamp();
+        let now = self.clock.now().unix_timestamp();
         // Only secrets whose hint (first three characters) matches are worth
         // an argon2 verification, so a wrong secret usually costs none.
         let hint = secret.hint();
@@ -249,16 +247,16 @@ impl Authenticator {
             .acquire()
             .await
             .map_err(|e| AuthError::Internal(e.to_string()))?;
-        let hasher = tessera.hasher().clone();
+        let hasher = self.hasher.clone();
         let presented = secret.clone();
-        let metrics = self.metrics.clone();
+        let (matches, mismatches) = (
+            self.metrics.argon2_match.clone(),
+            self.metrics.argon2_mismatch.clone(),
+        );
         let matched: Option<(SecretId, i64)> = tokio::task::spawn_blocking(move || {
             candidates.into_iter().find_map(|candidate| {
                 let ok = hasher.verify(presented.expose().as_bytes(), &candidate.hash);
-                metrics
-                    .argon2_verifications
-                    .with_label_values(&[if ok { "match" } else { "mismatch" }])
-                    .inc();
+                if ok { &matches } else { &mismatches }.inc();
                 ok.then(|| (candidate.id, candidate.expires_at.unix_timestamp()))
             })
         })

@@ -4,12 +4,14 @@
 //! waits on a database write.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 use tessera_core::ids::SecretId;
-use tessera_core::store::{Store, StoreError};
+use tessera_core::store::{CredentialStore, StoreError};
 use time::OffsetDateTime;
 
-use crate::state::AppState;
+use crate::metrics::OkOrError;
 
 /// Uses noted since the last flush.
 #[derive(Debug, Default)]
@@ -37,7 +39,7 @@ impl UsageRecorder {
 
     /// Writes every noted use. On failure the uses are kept for the next
     /// flush, merged with any noted meanwhile, so none is lost.
-    pub async fn flush(&self, store: &dyn Store) -> Result<usize, StoreError> {
+    pub async fn flush(&self, store: &dyn CredentialStore) -> Result<usize, StoreError> {
         let batch: Vec<(SecretId, OffsetDateTime)> = {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             pending.drain().collect()
@@ -57,38 +59,33 @@ impl UsageRecorder {
     }
 }
 
-/// Flushes `usage` every `flush_interval_seconds` until `stopped`. The last
-/// flush, after the listeners have stopped, is the caller's.
-pub async fn run(state: AppState, stopped: impl std::future::Future<Output = ()>) {
-    let interval =
-        std::time::Duration::from_secs(state.settings.usage.flush_interval_seconds.max(1));
+/// Flushes `usage` every `interval` until `stopped`. The last flush, after
+/// the listeners have stopped, is the caller's.
+pub(crate) async fn run(
+    usage: &UsageRecorder,
+    store: &dyn CredentialStore,
+    flushes: &OkOrError,
+    interval: Duration,
+    stopped: impl Future<Output = ()>,
+) {
     tokio::pin!(stopped);
     loop {
         tokio::select! {
             () = &mut stopped => return,
             () = tokio::time::sleep(interval) => {}
         }
-        flush(&state).await;
+        flush(usage, store, flushes).await;
     }
 }
 
-/// Writes pending uses, counting the outcome in the metrics.
-pub async fn flush(state: &AppState) {
-    let store: &dyn Store = state.tessera.store().as_ref();
-    match state.usage.flush(store).await {
+/// Writes pending uses, counting the outcome in `flushes`.
+pub(crate) async fn flush(usage: &UsageRecorder, store: &dyn CredentialStore, flushes: &OkOrError) {
+    match usage.flush(store).await {
         Ok(0) => {}
-        Ok(_) => state
-            .metrics
-            .last_used_flushes
-            .with_label_values(&["ok"])
-            .inc(),
+        Ok(_) => flushes.ok.inc(),
         Err(e) => {
-            state
-                .metrics
-                .last_used_flushes
-                .with_label_values(&["error"])
-                .inc();
-            tracing::warn!(error = %e, pending = state.usage.pending(), "could not record secret use; will retry");
+            flushes.error.inc();
+            tracing::warn!(error = %e, pending = usage.pending(), "could not record secret use; will retry");
         }
     }
 }

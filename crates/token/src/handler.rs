@@ -1,60 +1,75 @@
 //! The token endpoint: `POST /oauth2/token`, client credentials grant
 //! ([RFC 6749 §4.4](https://www.rfc-editor.org/rfc/rfc6749#section-4.4)),
-//! issuing RFC 9068 JWT access tokens.
+//! issuing RFC 9068 JWT access tokens; and the JWKS
+//! ([RFC 7517](https://www.rfc-editor.org/rfc/rfc7517)) that verifies them.
 
-pub mod cache;
-pub mod limiter;
-pub mod request;
-pub mod sync;
-pub mod usage;
-pub mod verifier;
-
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use std::net::SocketAddr;
 use std::time::Instant;
 use tessera_core::application::Application;
 use tessera_core::token::{AccessTokenClaims, Audience, TokenError, select_resources};
 
 use crate::error::OAuthError;
-use crate::state::AppState;
-use request::TokenRequest;
-use verifier::AuthError;
+use crate::metrics::TokenOutcome;
+use crate::request::{self, TokenRequest};
+use crate::state::TokenEndpoint;
+use crate::verifier::AuthError;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
 
+/// Path of the token endpoint.
+pub const TOKEN_PATH: &str = "/oauth2/token";
+
+/// Path of the JWKS.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// The token endpoint's routes, `POST /oauth2/token` (any other method is
+/// answered 405) and `GET /.well-known/jwks.json`, with their state given,
+/// to merge into a router of any state.
+pub fn router<S>(endpoint: TokenEndpoint) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new()
+        .route(
+            TOKEN_PATH,
+            post(post_token)
+                .fallback(token_method_not_allowed)
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .route(JWKS_PATH, get(get_jwks))
+        .with_state(endpoint)
+}
+
 /// `POST /oauth2/token`.
 #[tracing::instrument(name = "post_token", skip_all)]
-pub async fn post_token(
-    State(state): State<AppState>,
+async fn post_token(
+    State(state): State<TokenEndpoint>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
     let (outcome, response) = match handle(&state, peer, &headers, body).await {
-        Ok(response) => ("issued", response),
-        Err(error) => (error.outcome(), error.into_response()),
+        Ok(response) => (TokenOutcome::Issued, response),
+        Err(error) => (error.outcome, error.into_response()),
     };
     state
+        .0
         .metrics
-        .token_requests
-        .with_label_values(&[outcome])
-        .inc();
-    state
-        .metrics
-        .token_duration
-        .with_label_values(&[outcome])
-        .observe(started.elapsed().as_secs_f64());
+        .observe_request(outcome, started.elapsed().as_secs_f64());
     response
 }
 
 /// Any other method on `/oauth2/token`.
-pub async fn token_method_not_allowed() -> OAuthError {
+async fn token_method_not_allowed() -> OAuthError {
     OAuthError::request(
         StatusCode::METHOD_NOT_ALLOWED,
         "the token endpoint accepts only POST",
@@ -70,7 +85,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 }
 
 async fn handle(
-    state: &AppState,
+    state: &TokenEndpoint,
     peer: SocketAddr,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -95,13 +110,9 @@ async fn handle(
         .map_err(|refusal| OAuthError::from_token_error(&refusal.error, refusal.method))?;
     let method = request.method;
     let verified = state
+        .0
         .auth
-        .authenticate(
-            &state.tessera,
-            request.client_id,
-            &request.secret,
-            peer.ip(),
-        )
+        .authenticate(request.client_id, &request.secret, peer.ip())
         .await
         .map_err(|e| match e {
             AuthError::Refused => OAuthError::from_token_error(&TokenError::InvalidClient, method),
@@ -123,14 +134,14 @@ enum IssueFailure {
 
 /// Grants the requested resources and signs the token.
 fn issue(
-    state: &AppState,
+    state: &TokenEndpoint,
     application: &Application,
     request: &TokenRequest,
 ) -> Result<Response, IssueFailure> {
-    let tessera = &state.tessera;
+    let state = &*state.0;
     let resources: Vec<&str> = request.resources.iter().map(String::as_str).collect();
     let granted = select_resources(
-        tessera.catalog(),
+        &state.catalog,
         &application.permissions,
         request.scope.as_deref(),
         &resources,
@@ -145,8 +156,8 @@ fn issue(
         [one] => Audience::One(one.audience.as_str()),
         many => Audience::Many(many.iter().map(|r| r.audience.as_str()).collect()),
     };
-    let now = tessera.clock().now().unix_timestamp();
-    let ttl = i64::from(state.settings.token.ttl_seconds);
+    let now = state.clock.now().unix_timestamp();
+    let ttl = i64::from(state.config.token.ttl_seconds);
     let jti = uuid::Uuid::new_v4().simple().to_string();
     let claims = AccessTokenClaims {
         iss: &state.issuer,
@@ -177,6 +188,20 @@ fn issue(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// `GET /.well-known/jwks.json`: the active key, keys published ahead of
+/// activation, and retired keys still inside a token lifetime.
+async fn get_jwks(State(state): State<TokenEndpoint>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            // Short, so a newly activated key is fetched soon; verifiers
+            // also refetch on an unknown kid.
+            (header::CACHE_CONTROL, "public, max-age=60"),
+        ],
+        state.0.keys.current().jwks.clone(),
+    )
 }
 
 #[cfg(test)]

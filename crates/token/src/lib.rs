@@ -1,0 +1,39 @@
+//! Tessera's token hot path: everything between a `POST /oauth2/token` and
+//! the signed access token, and what keeps it true to the database.
+//!
+//! It owns
+//! - parsing the token request ([`request`]);
+//! - the verified-secret cache ([`cache`]), told of local changes through
+//!   [`tessera_core::store::CredentialsChanged`];
+//! - failure limits, single flight and the bounded argon2id verification of
+//!   secrets not cached;
+//! - signing, with the signing keys, their directory and the JWKS ([`keys`]);
+//! - the write-behind record of each secret's last use;
+//! - the change feed: reading the change log other processes write, so the
+//!   cache drops what they changed, and pruning it;
+//! - its settings ([`settings`]) and metrics ([`metrics`]).
+//!
+//! [`TokenEndpoint`] holds its state; [`router`] mounts its routes; the
+//! server builds it at start and runs its background tasks.
+//!
+//! It reaches the database only through the narrow store traits of
+//! `tessera-core` ([`CredentialStore`](tessera_core::store::CredentialStore),
+//! [`KeyStore`](tessera_core::store::KeyStore)). It must never depend on the
+//! admin use cases, the web page, the management API, the server or the
+//! storage crate: those depend on it, or meet it only through `tessera-core`.
+
+pub mod cache;
+mod error;
+mod handler;
+pub mod keys;
+mod limiter;
+pub mod metrics;
+pub mod request;
+pub mod settings;
+mod state;
+mod sync;
+mod usage;
+mod verifier;
+
+pub use handler::{JWKS_PATH, MAX_BODY_BYTES, TOKEN_PATH, router};
+pub use state::{Dependencies, TokenEndpoint};
