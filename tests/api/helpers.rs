@@ -507,26 +507,7 @@ impl TestApp {
     /// From now on the database refuses every audit event, as a full disk
     /// or a broken table would.
     pub async fn refuse_audit_events(&self) {
-        use sqlx::Connection as _;
-        sqlx::any::install_default_drivers();
-        let mut db = sqlx::AnyConnection::connect(self.database.url())
-            .await
-            .unwrap();
-        let statements: &[&str] = if self.database.url().starts_with("postgres") {
-            &[
-                "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ \
-                 BEGIN RAISE EXCEPTION 'the audit log refuses writes'; END $$ LANGUAGE plpgsql",
-                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
-                 FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
-            ]
-        } else {
-            &["CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
-               BEGIN SELECT RAISE(ABORT, 'the audit log refuses writes'); END"]
-        };
-        for statement in statements {
-            sqlx::query(statement).execute(&mut db).await.unwrap();
-        }
-        db.close().await.unwrap();
+        self.database.refuse_audit_events().await;
     }
 
     /// A second store on this app's database, as another process would see it.

@@ -94,6 +94,41 @@ impl TestDatabase {
             .map(|(server, name)| (server.as_str(), name.as_str()))
     }
 
+    /// From now on the database refuses every audit event, as a full disk
+    /// or a broken table would: a trigger raises on each insert into
+    /// `audit_events`. The database must be migrated.
+    ///
+    /// # Panics
+    /// When the trigger cannot be installed.
+    #[expect(
+        clippy::expect_used,
+        reason = "a test whose database cannot refuse must fail"
+    )]
+    pub async fn refuse_audit_events(&self) {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.url)
+            .await
+            .expect("connect to the test database");
+        let statements: &[&str] = if self.url.starts_with("postgres") {
+            &[
+                "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'the audit log refuses writes'; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+            ]
+        } else {
+            &["CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+               BEGIN SELECT RAISE(ABORT, 'the audit log refuses writes'); END"]
+        };
+        for statement in statements {
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .expect("install the trigger refusing audit events");
+        }
+        let _ = conn.close().await;
+    }
+
     /// A store on this database with the default pool, migrated.
     ///
     /// # Panics
