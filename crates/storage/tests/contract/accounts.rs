@@ -2,14 +2,17 @@
 //!
 //! [`AccountStore`]: tessera_core::store::AccountStore
 
+use std::net::IpAddr;
+
 use tessera_core::audit::{
-    Actor, AuditAction, AuditEvent, AuditOutcome, AuditQuery, NewAuditEvent,
+    ActorRecord, AuditAction, AuditEvent, AuditOutcome, AuditQuery, NewAuditEvent,
 };
 use tessera_core::ids::{OrganisationId, SessionId, UserId};
+use tessera_core::session::Session;
 use tessera_core::store::StoreError;
 use tessera_core::store::prelude::*;
-use tessera_core::user::{Email, TotpSecret};
-use time::Duration;
+use tessera_core::user::{Email, TotpSecret, User};
+use time::{Duration, OffsetDateTime};
 
 use crate::{T0, TestStore, fixtures, race};
 
@@ -20,7 +23,12 @@ async fn a_user_is_found_with_the_hashes_sign_in_checks() {
     let user = fixtures::new_user("ann@acme.example", Some(&org));
     let totp = TotpSecret::generate();
     store
-        .create_user(&user, &fixtures::hash("ann"), &totp)
+        .create_user(
+            &user,
+            &fixtures::hash("ann"),
+            &totp,
+            &fixtures::event(AuditAction::UserCreated),
+        )
         .await
         .unwrap();
 
@@ -44,13 +52,70 @@ async fn an_unknown_user_is_none_and_has_no_sign_in_state() {
     assert!(matches!(state, Err(StoreError::NotFound)), "{state:?}");
 }
 
+/// The event of `user`'s own act `action`, from a browser at 192.0.2.7.
+fn by(user: &User, action: AuditAction) -> NewAuditEvent {
+    NewAuditEvent {
+        occurred_at: T0,
+        actor: ActorRecord::User {
+            id: user.id,
+            email: user.email.as_ref().to_owned(),
+        },
+        organisation_id: user.organisation_id,
+        action,
+        target: Some(user.email.as_ref().to_owned()),
+        client_address: Some(IpAddr::from([192, 0, 2, 7])),
+        outcome: AuditOutcome::Success,
+    }
+}
+
+/// What `record_login_failure` records for `user`: the failure, and the
+/// lock Tessera itself makes.
+fn failure_events(user: &User) -> (NewAuditEvent, NewAuditEvent) {
+    let failure = NewAuditEvent {
+        outcome: AuditOutcome::Failure,
+        ..by(user, AuditAction::SessionFailed)
+    };
+    let locked = NewAuditEvent {
+        actor: ActorRecord::System,
+        client_address: None,
+        ..by(user, AuditAction::AccountLocked)
+    };
+    (failure, locked)
+}
+
+/// One failed sign-in of `user` with at most `max` failures before a lock
+/// until `lock_until`; whether it locked the account.
+async fn fail(store: &TestStore, user: &User, max: u32, lock_until: OffsetDateTime) -> bool {
+    let (failure, locked) = failure_events(user);
+    store
+        .record_login_failure(user.id, max, lock_until, &failure, &locked)
+        .await
+        .unwrap()
+}
+
+/// A session of `user` made at [`T0`], not yet stored.
+fn new_session(user: &User) -> Session {
+    Session {
+        id: SessionId::generate(),
+        user_id: user.id,
+        created_at: T0,
+        last_seen_at: T0,
+    }
+}
+
 #[tokio::test]
-async fn a_new_password_hash_replaces_the_old_one() {
+async fn a_password_change_replaces_the_hash() {
     let store = TestStore::new().await;
     let user = fixtures::user(&store, "ann@acme.example", None).await;
+    let session = fixtures::session(&store, user.id, "ann-1", T0, T0).await;
 
     store
-        .set_password_hash(user.id, &fixtures::hash("new"))
+        .change_password(
+            user.id,
+            &fixtures::hash("new"),
+            session.id,
+            &by(&user, AuditAction::PasswordChanged),
+        )
         .await
         .unwrap();
 
@@ -65,12 +130,7 @@ async fn failures_below_the_maximum_are_counted_without_locking() {
     let lock_until = T0 + Duration::minutes(15);
 
     for _ in 0..2 {
-        assert!(
-            !store
-                .record_login_failure(user.id, 3, lock_until)
-                .await
-                .unwrap()
-        );
+        assert!(!fail(&store, &user, 3, lock_until).await);
     }
 
     let state = store.login_state(user.id).await.unwrap();
@@ -84,51 +144,38 @@ async fn the_failure_reaching_the_maximum_locks_the_account_and_restarts_the_cou
     let user = fixtures::user(&store, "ann@acme.example", None).await;
     let lock_until = T0 + Duration::minutes(15);
     for _ in 0..2 {
-        store
-            .record_login_failure(user.id, 3, lock_until)
-            .await
-            .unwrap();
+        fail(&store, &user, 3, lock_until).await;
     }
 
-    let locked = store
-        .record_login_failure(user.id, 3, lock_until)
-        .await
-        .unwrap();
+    let locked = fail(&store, &user, 3, lock_until).await;
 
     assert!(locked);
     let state = store.login_state(user.id).await.unwrap();
     assert_eq!(state.locked_until, Some(lock_until));
     assert_eq!(state.failed_attempts, 0);
     // The next failure counts from the start again.
-    assert!(
-        !store
-            .record_login_failure(user.id, 3, lock_until)
-            .await
-            .unwrap()
-    );
+    assert!(!fail(&store, &user, 3, lock_until).await);
     assert_eq!(store.login_state(user.id).await.unwrap().failed_attempts, 1);
 }
 
 #[tokio::test]
-async fn clearing_failures_resets_the_count_and_the_lock() {
+async fn a_sign_in_resets_the_failure_count_and_the_lock_of_that_user_only() {
     let store = TestStore::new().await;
     let user = fixtures::user(&store, "ann@acme.example", None).await;
     let other = fixtures::user(&store, "bob@acme.example", None).await;
     let lock_until = T0 + Duration::minutes(15);
-    store
-        .record_login_failure(user.id, 1, lock_until)
-        .await
-        .unwrap();
-    store
-        .record_login_failure(user.id, 5, lock_until)
-        .await
-        .unwrap();
-    store
-        .record_login_failure(other.id, 5, lock_until)
-        .await
-        .unwrap();
+    fail(&store, &user, 1, lock_until).await;
+    fail(&store, &user, 5, lock_until).await;
+    fail(&store, &other, 5, lock_until).await;
 
-    store.clear_login_failures(user.id).await.unwrap();
+    store
+        .record_sign_in(
+            &new_session(&user),
+            &fixtures::token("ann-1"),
+            &by(&user, AuditAction::SessionCreated),
+        )
+        .await
+        .unwrap();
 
     let state = store.login_state(user.id).await.unwrap();
     assert_eq!((state.failed_attempts, state.locked_until), (0, None));
@@ -146,11 +193,15 @@ async fn of_concurrent_failures_reaching_the_maximum_only_one_reports_the_lock()
 
     // Eight failures at once with a maximum of five: one locks, three count
     // towards the next lock.
-    let locked = race(&store, 8, |store, _| async move {
-        store
-            .record_login_failure(user.id, 5, lock_until)
-            .await
-            .unwrap()
+    let (failure, lock) = failure_events(&user);
+    let locked = race(&store, 8, |store, _| {
+        let (failure, lock) = (failure.clone(), lock.clone());
+        async move {
+            store
+                .record_login_failure(user.id, 5, lock_until, &failure, &lock)
+                .await
+                .unwrap()
+        }
     })
     .await;
 
@@ -272,23 +323,28 @@ async fn live(store: &TestStore, hashes: &[&str]) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn deleting_a_users_sessions_keeps_the_one_asked_for_and_other_users_sessions() {
+async fn a_password_change_ends_every_other_session_of_the_user_but_the_kept_one() {
     let store = TestStore::new().await;
     let ann = fixtures::user(&store, "ann@acme.example", None).await;
     let bob = fixtures::user(&store, "bob@acme.example", None).await;
     fixtures::session(&store, ann.id, "ann-1", T0, T0).await;
     let kept = fixtures::session(&store, ann.id, "ann-2", T0, T0).await;
     fixtures::session(&store, ann.id, "ann-3", T0, T0).await;
-    fixtures::session(&store, bob.id, "bob-1", T0, T0).await;
+    let bobs = fixtures::session(&store, bob.id, "bob-1", T0, T0).await;
     let all = ["ann-1", "ann-2", "ann-3", "bob-1"];
+    let changed = by(&ann, AuditAction::PasswordChanged);
 
     store
-        .delete_user_sessions(ann.id, Some(kept.id))
+        .change_password(ann.id, &fixtures::hash("new"), kept.id, &changed)
         .await
         .unwrap();
     assert_eq!(live(&store, &all).await, ["ann-2", "bob-1"]);
 
-    store.delete_user_sessions(ann.id, None).await.unwrap();
+    // Keeping a session that is not the user's keeps none of theirs.
+    store
+        .change_password(ann.id, &fixtures::hash("newer"), bobs.id, &changed)
+        .await
+        .unwrap();
     assert_eq!(live(&store, &all).await, ["bob-1"]);
 }
 
@@ -331,7 +387,7 @@ async fn expired_sessions_are_those_idle_or_created_at_or_before_the_cutoffs() {
 
 fn event(
     minutes: i64,
-    actor: Actor,
+    actor: ActorRecord,
     organisation_id: Option<OrganisationId>,
     action: AuditAction,
 ) -> NewAuditEvent {
@@ -341,7 +397,7 @@ fn event(
         organisation_id,
         action,
         target: Some(format!("target-{minutes}")),
-        client_address: Some("192.0.2.1".into()),
+        client_address: Some(IpAddr::from([192, 0, 2, 1])),
         outcome: AuditOutcome::Success,
     }
 }
@@ -366,7 +422,7 @@ async fn audit_events_come_newest_first_with_every_field_as_recorded() {
     let recorded = [
         event(
             0,
-            Actor::User {
+            ActorRecord::User {
                 id: user.id,
                 email: "ann@acme.example".into(),
             },
@@ -379,16 +435,26 @@ async fn audit_events_come_newest_first_with_every_field_as_recorded() {
             outcome: AuditOutcome::Failure,
             ..event(
                 1,
-                Actor::Anonymous {
+                ActorRecord::Anonymous {
                     email: "who@nowhere.example".into(),
                 },
                 None,
                 AuditAction::SessionFailed,
             )
         },
-        event(2, Actor::Cli, None, AuditAction::OrganisationCreated),
-        event(3, Actor::System, Some(org.id), AuditAction::AccountLocked),
+        NewAuditEvent {
+            client_address: Some("2001:db8::7".parse().unwrap()),
+            ..event(2, ActorRecord::Cli, None, AuditAction::OrganisationCreated)
+        },
+        event(
+            3,
+            ActorRecord::System,
+            Some(org.id),
+            AuditAction::AccountLocked,
+        ),
     ];
+    // The fixtures' own writes recorded theirs before.
+    let arranged = store.audit_log().await.len();
     for e in &recorded {
         store.record_audit_event(e).await.unwrap();
     }
@@ -397,7 +463,8 @@ async fn audit_events_come_newest_first_with_every_field_as_recorded() {
 
     let newest_first: Vec<_> = recorded.iter().rev().cloned().collect();
     let got: Vec<_> = listed.iter().map(|e| e.event.clone()).collect();
-    assert_eq!(got, newest_first);
+    assert_eq!(got[..recorded.len()], newest_first);
+    assert_eq!(listed.len(), recorded.len() + arranged);
     assert!(listed.windows(2).all(|w| w[0].id > w[1].id));
 }
 
@@ -412,7 +479,7 @@ async fn audit_events_page_by_organisation_with_the_before_cursor_and_the_limit(
         store
             .record_audit_event(&event(
                 minutes,
-                Actor::Cli,
+                ActorRecord::Cli,
                 org,
                 AuditAction::ApplicationCreated,
             ))

@@ -4,6 +4,7 @@
 //! [`AdminStore`]: tessera_core::store::AdminStore
 
 use tessera_core::application::Permissions;
+use tessera_core::audit::AuditAction;
 use tessera_core::ids::{ClientId, OrganisationId};
 use tessera_core::resource::ResourceId;
 use tessera_core::secret::MAX_SECRETS_PER_APPLICATION;
@@ -45,7 +46,10 @@ async fn an_organisation_name_that_is_taken_is_a_name_conflict() {
     fixtures::organisation(&store, "Acme").await;
 
     let result = store
-        .create_organisation(&fixtures::new_organisation("Acme"))
+        .create_organisation(
+            &fixtures::new_organisation("Acme"),
+            &fixtures::event(AuditAction::OrganisationCreated),
+        )
         .await;
 
     assert!(
@@ -61,7 +65,10 @@ async fn an_application_is_stored_with_its_permissions() {
     let org = fixtures::organisation(&store, "Acme").await;
     let app = fixtures::new_application(&org, "SMC", &["search-match", "match-connect"]);
 
-    store.create_application(&app).await.unwrap();
+    store
+        .create_application(&app, &fixtures::event(AuditAction::ApplicationCreated))
+        .await
+        .unwrap();
 
     assert_eq!(store.application(app.client_id).await.unwrap(), Some(app));
     assert_eq!(store.application(ClientId::generate()).await.unwrap(), None);
@@ -75,7 +82,9 @@ async fn an_application_whose_derived_name_is_taken_is_a_name_conflict_and_store
     // Same organisation, kind and API: the same derived name.
     let twin = fixtures::new_application(&org, "SMC", &["search-match"]);
 
-    let result = store.create_application(&twin).await;
+    let result = store
+        .create_application(&twin, &fixtures::event(AuditAction::ApplicationCreated))
+        .await;
 
     assert!(
         matches!(result, Err(StoreError::Conflict("name"))),
@@ -119,12 +128,22 @@ async fn replacing_permissions_replaces_the_whole_set() {
     let other = fixtures::application(&store, &org, "DM", &["aa"]).await;
 
     store
-        .set_permissions(app.client_id, &permissions(&["bb", "cc"]), T0)
+        .set_permissions(
+            app.client_id,
+            &permissions(&["bb", "cc"]),
+            T0,
+            &fixtures::event(AuditAction::PermissionsChanged),
+        )
         .await
         .unwrap();
     let replaced = store.application(app.client_id).await.unwrap().unwrap();
     store
-        .set_permissions(app.client_id, &permissions(&[]), T0)
+        .set_permissions(
+            app.client_id,
+            &permissions(&[]),
+            T0,
+            &fixtures::event(AuditAction::PermissionsChanged),
+        )
         .await
         .unwrap();
     let emptied = store.application(app.client_id).await.unwrap().unwrap();
@@ -148,7 +167,12 @@ async fn replacing_the_permissions_of_a_missing_application_is_not_found_and_cha
     fixtures::some_application(&store).await;
 
     let result = store
-        .set_permissions(ClientId::generate(), &permissions(&["aa"]), T0)
+        .set_permissions(
+            ClientId::generate(),
+            &permissions(&["aa"]),
+            T0,
+            &fixtures::event(AuditAction::PermissionsChanged),
+        )
         .await;
 
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
@@ -164,7 +188,16 @@ async fn deleting_an_application_deletes_its_secrets_and_permissions_and_only_it
     fixtures::secret(&store, app.client_id, T0 + Duration::days(365)).await;
     fixtures::secret(&store, other.client_id, T0 + Duration::days(365)).await;
 
-    assert!(store.delete_application(app.client_id, T0).await.unwrap());
+    assert!(
+        store
+            .delete_application(
+                app.client_id,
+                T0,
+                &fixtures::event(AuditAction::ApplicationDeleted)
+            )
+            .await
+            .unwrap()
+    );
 
     assert_eq!(store.application(app.client_id).await.unwrap(), None);
     assert!(store.secrets(app.client_id).await.unwrap().is_empty());
@@ -219,7 +252,9 @@ async fn a_secret_for_a_missing_application_is_not_found() {
     fixtures::some_application(&store).await;
     let orphan = fixtures::new_secret(ClientId::generate(), T0, T0 + Duration::days(365));
 
-    let result = store.create_secret(&orphan).await;
+    let result = store
+        .create_secret(&orphan, &fixtures::event(AuditAction::SecretCreated))
+        .await;
 
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
     assert!(
@@ -242,7 +277,9 @@ async fn a_sixth_secret_is_refused_and_a_deletion_makes_room_again() {
     }
 
     let sixth = fixtures::new_secret(app.client_id, T0, expires);
-    let refused = store.create_secret(&sixth).await;
+    let refused = store
+        .create_secret(&sixth, &fixtures::event(AuditAction::SecretCreated))
+        .await;
     assert!(
         matches!(refused, Err(StoreError::SecretLimitReached)),
         "{refused:?}"
@@ -251,11 +288,19 @@ async fn a_sixth_secret_is_refused_and_a_deletion_makes_room_again() {
 
     assert!(
         store
-            .delete_secret(app.client_id, secrets[0].record.id, T0)
+            .delete_secret(
+                app.client_id,
+                secrets[0].record.id,
+                T0,
+                &fixtures::event(AuditAction::SecretDeleted)
+            )
             .await
             .unwrap()
     );
-    store.create_secret(&sixth).await.unwrap();
+    store
+        .create_secret(&sixth, &fixtures::event(AuditAction::SecretCreated))
+        .await
+        .unwrap();
     assert_eq!(store.secrets(app.client_id).await.unwrap().len(), 5);
 }
 
@@ -271,7 +316,10 @@ async fn the_limit_is_per_application() {
     }
 
     store
-        .create_secret(&fixtures::new_secret(other.client_id, T0, expires))
+        .create_secret(
+            &fixtures::new_secret(other.client_id, T0, expires),
+            &fixtures::event(AuditAction::SecretCreated),
+        )
         .await
         .unwrap();
 
@@ -285,7 +333,9 @@ async fn a_sixth_secret_is_refused_even_when_creations_race() {
 
     let results = race(&store, 10, |store, _| async move {
         let secret = fixtures::new_secret(app.client_id, T0, T0 + Duration::days(365));
-        store.create_secret(&secret).await
+        store
+            .create_secret(&secret, &fixtures::event(AuditAction::SecretCreated))
+            .await
     })
     .await;
 
@@ -305,7 +355,12 @@ async fn a_user_email_that_is_taken_is_an_email_conflict() {
     let twin = fixtures::new_user("admin@example.org", None);
 
     let result = store
-        .create_user(&twin, &fixtures::hash("twin"), &TotpSecret::generate())
+        .create_user(
+            &twin,
+            &fixtures::hash("twin"),
+            &TotpSecret::generate(),
+            &fixtures::event(AuditAction::UserCreated),
+        )
         .await;
 
     assert!(
@@ -343,10 +398,22 @@ async fn an_application_deleted_while_its_permissions_are_replaced_ends_either_w
 
         let results = race(&store, 2, |store, i| async move {
             if i == 0 {
-                store.delete_application(client_id, T0).await.map(|_| ())
+                store
+                    .delete_application(
+                        client_id,
+                        T0,
+                        &fixtures::event(AuditAction::ApplicationDeleted),
+                    )
+                    .await
+                    .map(|_| ())
             } else {
                 store
-                    .set_permissions(client_id, &permissions(&["cc"]), T0)
+                    .set_permissions(
+                        client_id,
+                        &permissions(&["cc"]),
+                        T0,
+                        &fixtures::event(AuditAction::PermissionsChanged),
+                    )
                     .await
             }
         })

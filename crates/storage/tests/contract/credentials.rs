@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use tessera_core::audit::AuditAction;
 use tessera_core::ids::{ClientId, SecretId};
 use tessera_core::resource::ResourceId;
 use tessera_core::store::CredentialChange;
@@ -116,7 +117,12 @@ async fn recording_the_use_of_a_secret_deleted_meanwhile_still_records_the_other
     let gone = fixtures::secret(&store, app.client_id, T0 + Duration::days(365)).await;
     assert!(
         store
-            .delete_secret(app.client_id, gone.record.id, T0)
+            .delete_secret(
+                app.client_id,
+                gone.record.id,
+                T0,
+                &fixtures::event(AuditAction::SecretDeleted)
+            )
             .await
             .unwrap()
     );
@@ -151,7 +157,12 @@ async fn deleting_a_secret_appends_a_change_naming_its_client_id() {
     let before = store.latest_credential_change().await.unwrap();
 
     let deleted = store
-        .delete_secret(app.client_id, secret.record.id, T0)
+        .delete_secret(
+            app.client_id,
+            secret.record.id,
+            T0,
+            &fixtures::event(AuditAction::SecretDeleted),
+        )
         .await
         .unwrap();
 
@@ -169,7 +180,12 @@ async fn replacing_permissions_appends_a_change_naming_the_client_id() {
     let before = store.latest_credential_change().await.unwrap();
 
     store
-        .set_permissions(app.client_id, &Default::default(), T0)
+        .set_permissions(
+            app.client_id,
+            &Default::default(),
+            T0,
+            &fixtures::event(AuditAction::PermissionsChanged),
+        )
         .await
         .unwrap();
 
@@ -185,7 +201,14 @@ async fn deleting_an_application_appends_a_change_naming_the_client_id() {
     fixtures::secret(&store, app.client_id, T0 + Duration::days(365)).await;
     let before = store.latest_credential_change().await.unwrap();
 
-    let deleted = store.delete_application(app.client_id, T0).await.unwrap();
+    let deleted = store
+        .delete_application(
+            app.client_id,
+            T0,
+            &fixtures::event(AuditAction::ApplicationDeleted),
+        )
+        .await
+        .unwrap();
 
     assert!(deleted);
     let changes = changes_since(&store, before).await;
@@ -203,12 +226,22 @@ async fn deleting_a_secret_that_is_not_there_appends_no_change_and_returns_false
     let before = store.latest_credential_change().await.unwrap();
 
     let unknown = store
-        .delete_secret(app.client_id, SecretId::generate(), T0)
+        .delete_secret(
+            app.client_id,
+            SecretId::generate(),
+            T0,
+            &fixtures::event(AuditAction::SecretDeleted),
+        )
         .await
         .unwrap();
     // Another application's secret is not this application's to delete.
     let not_its_own = store
-        .delete_secret(app.client_id, others_secret.record.id, T0)
+        .delete_secret(
+            app.client_id,
+            others_secret.record.id,
+            T0,
+            &fixtures::event(AuditAction::SecretDeleted),
+        )
         .await
         .unwrap();
 
@@ -223,12 +256,32 @@ async fn deleting_a_secret_that_is_not_there_appends_no_change_and_returns_false
 async fn deleting_an_application_that_is_not_there_appends_no_change_and_returns_false() {
     let store = TestStore::new().await;
     let app = fixtures::some_application(&store).await;
-    assert!(store.delete_application(app.client_id, T0).await.unwrap());
+    assert!(
+        store
+            .delete_application(
+                app.client_id,
+                T0,
+                &fixtures::event(AuditAction::ApplicationDeleted)
+            )
+            .await
+            .unwrap()
+    );
     let before = store.latest_credential_change().await.unwrap();
 
-    let again = store.delete_application(app.client_id, T0).await.unwrap();
+    let again = store
+        .delete_application(
+            app.client_id,
+            T0,
+            &fixtures::event(AuditAction::ApplicationDeleted),
+        )
+        .await
+        .unwrap();
     let unknown = store
-        .delete_application(ClientId::generate(), T0)
+        .delete_application(
+            ClientId::generate(),
+            T0,
+            &fixtures::event(AuditAction::ApplicationDeleted),
+        )
         .await
         .unwrap();
 
@@ -256,7 +309,12 @@ async fn changes_come_oldest_first_after_the_given_position_and_at_most_limit_of
     }
     for app in &apps {
         store
-            .set_permissions(app.client_id, &Default::default(), T0)
+            .set_permissions(
+                app.client_id,
+                &Default::default(),
+                T0,
+                &fixtures::event(AuditAction::PermissionsChanged),
+            )
             .await
             .unwrap();
     }
@@ -286,7 +344,12 @@ async fn pruning_forgets_only_the_changes_recorded_before_the_instant() {
     ];
     for (app, at) in at {
         store
-            .set_permissions(app.client_id, &Default::default(), at)
+            .set_permissions(
+                app.client_id,
+                &Default::default(),
+                at,
+                &fixtures::event(AuditAction::PermissionsChanged),
+            )
             .await
             .unwrap();
     }
@@ -312,7 +375,12 @@ async fn positions_keep_increasing_after_every_change_is_pruned() {
     let app = fixtures::some_application(&store).await;
     for _ in 0..3 {
         store
-            .set_permissions(app.client_id, &Default::default(), T0)
+            .set_permissions(
+                app.client_id,
+                &Default::default(),
+                T0,
+                &fixtures::event(AuditAction::PermissionsChanged),
+            )
             .await
             .unwrap();
     }
@@ -324,7 +392,12 @@ async fn positions_keep_increasing_after_every_change_is_pruned() {
         .unwrap();
 
     store
-        .set_permissions(app.client_id, &Default::default(), T0)
+        .set_permissions(
+            app.client_id,
+            &Default::default(),
+            T0,
+            &fixtures::event(AuditAction::PermissionsChanged),
+        )
         .await
         .unwrap();
 
@@ -387,7 +460,14 @@ async fn uses_flushed_while_their_application_is_deleted_end_without_error() {
             let uses = uses.clone();
             async move {
                 if i == 0 {
-                    store.delete_application(client_id, T0).await.map(|_| ())
+                    store
+                        .delete_application(
+                            client_id,
+                            T0,
+                            &fixtures::event(AuditAction::ApplicationDeleted),
+                        )
+                        .await
+                        .map(|_| ())
                 } else {
                     store.record_secret_use(&uses).await
                 }

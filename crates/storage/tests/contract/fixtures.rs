@@ -1,10 +1,11 @@
 //! Records the tests need only to exist: organisations, applications,
-//! secrets, users and sessions. Every write a test makes just to arrange its
-//! records goes through here, so a change to those writes' signatures is
-//! adapted in this one place; a test of a write's own contract calls it
-//! directly.
+//! secrets, users and sessions, and the audit event each write records.
+//! Every write a test makes just to arrange its records goes through here,
+//! so a change to those writes' signatures is adapted in this one place; a
+//! test of a write's own contract calls it directly.
 
 use tessera_core::application::{ApiCode, Application, ApplicationKind, ApplicationName};
+use tessera_core::audit::{ActorRecord, AuditAction, AuditOutcome, NewAuditEvent};
 use tessera_core::ids::{ClientId, OrganisationId, SecretId, SessionId, UserId};
 use tessera_core::organisation::{CountryCode, Organisation, OrganisationName};
 use tessera_core::password::PhcHash;
@@ -61,7 +62,10 @@ pub fn new_secret(
             name: SecretName::parse("production").unwrap(),
             hint: "abc".into(),
             created_at,
-            created_by: "admin@example.org".into(),
+            created_by: ActorRecord::User {
+                id: UserId::generate(),
+                email: "admin@example.org".into(),
+            },
             expires_at,
             last_used_at: None,
         },
@@ -93,10 +97,40 @@ pub fn hash(salt: &str) -> PhcHash {
     ))
 }
 
+/// An audit event of `action` by the command line at [`T0`], successful,
+/// with no organisation, target or address: what a write that only
+/// arranges a test's records, or whose event the test does not look at,
+/// records.
+pub fn event(action: AuditAction) -> NewAuditEvent {
+    NewAuditEvent {
+        occurred_at: T0,
+        actor: ActorRecord::Cli,
+        organisation_id: None,
+        action,
+        target: None,
+        client_address: None,
+        outcome: AuditOutcome::Success,
+    }
+}
+
+/// [`event`] of `action` concerning `organisation_id` and `target`.
+fn event_on(
+    action: AuditAction,
+    organisation_id: Option<OrganisationId>,
+    target: impl std::fmt::Display,
+) -> NewAuditEvent {
+    NewAuditEvent {
+        organisation_id,
+        target: Some(target.to_string()),
+        ..event(action)
+    }
+}
+
 /// A stored organisation named `name`.
 pub async fn organisation(store: &SqlStore, name: &str) -> Organisation {
     let org = new_organisation(name);
-    store.create_organisation(&org).await.unwrap();
+    let event = event_on(AuditAction::OrganisationCreated, Some(org.id), org.id);
+    store.create_organisation(&org, &event).await.unwrap();
     org
 }
 
@@ -108,7 +142,8 @@ pub async fn application(
     permissions: &[&str],
 ) -> Application {
     let app = new_application(org, api, permissions);
-    store.create_application(&app).await.unwrap();
+    let event = event_on(AuditAction::ApplicationCreated, Some(org.id), app.client_id);
+    store.create_application(&app, &event).await.unwrap();
     app
 }
 
@@ -135,21 +170,30 @@ pub async fn secret_created_at(
     expires_at: OffsetDateTime,
 ) -> NewSecret {
     let secret = new_secret(client_id, created_at, expires_at);
-    store.create_secret(&secret).await.unwrap();
+    let event = event_on(AuditAction::SecretCreated, None, secret.record.id);
+    store.create_secret(&secret, &event).await.unwrap();
     secret
 }
 
 /// A stored user with `email`: a credential manager of `org`, or an admin.
 pub async fn user(store: &SqlStore, email: &str, org: Option<&Organisation>) -> User {
     let user = new_user(email, org);
+    let email: &str = user.email.as_ref();
+    let event = event_on(AuditAction::UserCreated, user.organisation_id, email);
     store
-        .create_user(&user, &hash(&user.id.to_string()), &TotpSecret::generate())
+        .create_user(
+            &user,
+            &hash(&user.id.to_string()),
+            &TotpSecret::generate(),
+            &event,
+        )
         .await
         .unwrap();
     user
 }
 
-/// A stored session of `user`, found by the hash `token_hash`.
+/// A stored session of `user`, found by the hash `token_hash`: a sign-in,
+/// so it also clears the user's failed sign-ins and lock.
 pub async fn session(
     store: &SqlStore,
     user: UserId,
@@ -164,7 +208,11 @@ pub async fn session(
         last_seen_at,
     };
     store
-        .create_session(&session, &token(token_hash))
+        .record_sign_in(
+            &session,
+            &token(token_hash),
+            &event(AuditAction::SessionCreated),
+        )
         .await
         .unwrap();
     session

@@ -23,6 +23,8 @@ mod reminders;
 use std::future::Future;
 use std::sync::Arc;
 
+use tessera_core::audit::{AuditQuery, MAX_AUDIT_PAGE, NewAuditEvent};
+use tessera_core::store::prelude::*;
 use tessera_storage::SqlStore;
 use tessera_storage::testing::TestDatabase;
 use time::OffsetDateTime;
@@ -50,6 +52,19 @@ impl TestStore {
             _database: database,
             _dir: dir,
         }
+    }
+
+    /// Every audit event, oldest first.
+    pub async fn audit_log(&self) -> Vec<NewAuditEvent> {
+        let query = AuditQuery {
+            organisation_id: None,
+            before: None,
+            limit: MAX_AUDIT_PAGE,
+        };
+        let mut events = self.store.audit_events(&query).await.unwrap();
+        assert!(events.len() < MAX_AUDIT_PAGE as usize, "one page holds all");
+        events.reverse();
+        events.into_iter().map(|e| e.event).collect()
     }
 }
 

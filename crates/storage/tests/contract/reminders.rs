@@ -38,7 +38,7 @@ async fn finish(
     now: OffsetDateTime,
 ) {
     store
-        .finish_reminder(secret, due_at, holder, outcome, now)
+        .finish_reminder(secret, due_at, holder, outcome, now, None)
         .await
         .unwrap();
 }
