@@ -1,16 +1,20 @@
 //! [`AdminStore`]: organisations, applications with their permissions and
-//! secrets, and users; unique names, and at most five secrets.
+//! secrets, and users; unique names, and at most five secrets; each write
+//! with exactly its audit event, or not at all.
 //!
 //! [`AdminStore`]: tessera_core::store::AdminStore
 
+use std::fmt::Display;
+use std::net::IpAddr;
+
 use tessera_core::application::Permissions;
-use tessera_core::audit::AuditAction;
-use tessera_core::ids::{ClientId, OrganisationId};
+use tessera_core::audit::{ActorRecord, AuditAction, AuditOutcome, AuditQuery, NewAuditEvent};
+use tessera_core::ids::{ClientId, OrganisationId, SecretId, UserId};
 use tessera_core::resource::ResourceId;
-use tessera_core::secret::MAX_SECRETS_PER_APPLICATION;
+use tessera_core::secret::{MAX_SECRETS_PER_APPLICATION, SecretRecord};
 use tessera_core::store::StoreError;
 use tessera_core::store::prelude::*;
-use tessera_core::user::TotpSecret;
+use tessera_core::user::{TotpSecret, User};
 use time::Duration;
 
 use crate::{T0, TestStore, fixtures, race};
@@ -427,4 +431,487 @@ async fn an_application_deleted_while_its_permissions_are_replaced_ends_either_w
         );
         assert_eq!(store.application(client_id).await.unwrap(), None);
     }
+}
+
+/// `actor`'s act `action` on `target` concerning `organisation_id`, from
+/// `client_address`, a minute after [`T0`].
+fn event(
+    actor: ActorRecord,
+    organisation_id: Option<OrganisationId>,
+    action: AuditAction,
+    target: impl Display,
+    client_address: Option<IpAddr>,
+) -> NewAuditEvent {
+    NewAuditEvent {
+        occurred_at: T0 + Duration::minutes(1),
+        actor,
+        organisation_id,
+        action,
+        target: Some(target.to_string()),
+        client_address,
+        outcome: AuditOutcome::Success,
+    }
+}
+
+/// How `user` is recorded acting.
+fn actor(user: &User) -> ActorRecord {
+    ActorRecord::User {
+        id: user.id,
+        email: user.email.as_ref().to_owned(),
+    }
+}
+
+fn v4() -> Option<IpAddr> {
+    Some(IpAddr::from([198, 51, 100, 4]))
+}
+
+fn v6() -> Option<IpAddr> {
+    Some("2001:db8::6".parse().unwrap())
+}
+
+/// Asserts that `event`, and nothing else, was recorded since the log held
+/// `before` events, and that its organisation's page lists it.
+async fn assert_recorded_exactly(store: &TestStore, before: usize, event: &NewAuditEvent) {
+    assert_eq!(
+        store.audit_log_since(before).await,
+        std::slice::from_ref(event)
+    );
+    if let Some(organisation_id) = event.organisation_id {
+        let page = store
+            .audit_events(&AuditQuery {
+                organisation_id: Some(organisation_id),
+                before: None,
+                limit: 1,
+            })
+            .await
+            .unwrap();
+        assert_eq!(page[0].event, *event);
+    }
+}
+
+#[tokio::test]
+async fn creating_an_organisation_records_exactly_its_event_with_the_acting_admin() {
+    let store = TestStore::new().await;
+    let admin = fixtures::user(&store, "admin@example.org", None).await;
+    let before = store.audit_log().await.len();
+    let org = fixtures::new_organisation("Acme");
+    let created = event(
+        actor(&admin),
+        Some(org.id),
+        AuditAction::OrganisationCreated,
+        org.id,
+        v6(),
+    );
+
+    store.create_organisation(&org, &created).await.unwrap();
+
+    assert_recorded_exactly(&store, before, &created).await;
+}
+
+#[tokio::test]
+async fn creating_an_application_records_exactly_its_event_with_the_acting_manager() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    let manager = fixtures::user(&store, "ann@acme.example", Some(&org)).await;
+    let before = store.audit_log().await.len();
+    let app = fixtures::new_application(&org, "SMC", &["search-match"]);
+    let created = event(
+        actor(&manager),
+        Some(org.id),
+        AuditAction::ApplicationCreated,
+        app.client_id,
+        v4(),
+    );
+
+    store.create_application(&app, &created).await.unwrap();
+
+    assert_recorded_exactly(&store, before, &created).await;
+}
+
+#[tokio::test]
+async fn replacing_permissions_records_exactly_its_event_with_the_acting_admin() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    let admin = fixtures::user(&store, "admin@example.org", None).await;
+    let app = fixtures::application(&store, &org, "SMC", &["aa"]).await;
+    let before = store.audit_log().await.len();
+    let changed = event(
+        actor(&admin),
+        Some(org.id),
+        AuditAction::PermissionsChanged,
+        app.client_id,
+        v6(),
+    );
+
+    store
+        .set_permissions(app.client_id, &permissions(&["bb"]), T0, &changed)
+        .await
+        .unwrap();
+
+    assert_recorded_exactly(&store, before, &changed).await;
+}
+
+#[tokio::test]
+async fn deleting_an_application_records_exactly_its_event_with_the_command_line() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    let app = fixtures::application(&store, &org, "SMC", &["aa"]).await;
+    fixtures::secret(&store, app.client_id, T0 + Duration::days(365)).await;
+    let before = store.audit_log().await.len();
+    let deleted = event(
+        ActorRecord::Cli,
+        Some(org.id),
+        AuditAction::ApplicationDeleted,
+        app.client_id,
+        None,
+    );
+
+    assert!(
+        store
+            .delete_application(app.client_id, T0, &deleted)
+            .await
+            .unwrap()
+    );
+
+    assert_recorded_exactly(&store, before, &deleted).await;
+}
+
+#[tokio::test]
+async fn creating_a_secret_records_exactly_its_event_with_the_acting_manager() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    let manager = fixtures::user(&store, "ann@acme.example", Some(&org)).await;
+    let app = fixtures::application(&store, &org, "SMC", &[]).await;
+    let before = store.audit_log().await.len();
+    let secret = fixtures::new_secret(app.client_id, T0, T0 + Duration::days(365));
+    let created = event(
+        actor(&manager),
+        Some(org.id),
+        AuditAction::SecretCreated,
+        secret.record.id,
+        v4(),
+    );
+
+    store.create_secret(&secret, &created).await.unwrap();
+
+    assert_recorded_exactly(&store, before, &created).await;
+}
+
+#[tokio::test]
+async fn deleting_a_secret_records_exactly_its_event_with_the_acting_manager() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    let manager = fixtures::user(&store, "ann@acme.example", Some(&org)).await;
+    let app = fixtures::application(&store, &org, "SMC", &[]).await;
+    let secret = fixtures::secret(&store, app.client_id, T0 + Duration::days(365)).await;
+    let before = store.audit_log().await.len();
+    let deleted = event(
+        actor(&manager),
+        Some(org.id),
+        AuditAction::SecretDeleted,
+        secret.record.id,
+        v6(),
+    );
+
+    assert!(
+        store
+            .delete_secret(app.client_id, secret.record.id, T0, &deleted)
+            .await
+            .unwrap()
+    );
+
+    assert_recorded_exactly(&store, before, &deleted).await;
+}
+
+#[tokio::test]
+async fn creating_a_user_records_exactly_its_event_with_the_command_line() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    let before = store.audit_log().await.len();
+    let user = fixtures::new_user("ann@acme.example", Some(&org));
+    let created = event(
+        ActorRecord::Cli,
+        Some(org.id),
+        AuditAction::UserCreated,
+        user.email.as_ref(),
+        None,
+    );
+
+    store
+        .create_user(
+            &user,
+            &fixtures::hash("ann"),
+            &TotpSecret::generate(),
+            &created,
+        )
+        .await
+        .unwrap();
+
+    assert_recorded_exactly(&store, before, &created).await;
+}
+
+#[tokio::test]
+async fn a_secret_keeps_who_created_it_as_a_user_the_command_line_or_tessera() {
+    let store = TestStore::new().await;
+    let app = fixtures::some_application(&store).await;
+    let creators = [
+        ActorRecord::User {
+            id: UserId::generate(),
+            email: "ann@acme.example".into(),
+        },
+        ActorRecord::Cli,
+        ActorRecord::System,
+    ];
+    let mut made: Vec<SecretRecord> = Vec::new();
+    for (hour, created_by) in (1..).zip(creators) {
+        let mut secret = fixtures::new_secret(
+            app.client_id,
+            T0 + Duration::hours(hour),
+            T0 + Duration::days(365),
+        );
+        secret.record.created_by = created_by;
+        store
+            .create_secret(&secret, &fixtures::event(AuditAction::SecretCreated))
+            .await
+            .unwrap();
+        made.push(secret.record);
+    }
+
+    assert_eq!(store.secrets(app.client_id).await.unwrap(), made);
+}
+
+#[tokio::test]
+async fn a_name_conflict_records_no_event() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    fixtures::application(&store, &org, "SMC", &[]).await;
+    fixtures::user(&store, "ann@acme.example", Some(&org)).await;
+    let before = store.audit_log().await;
+
+    let organisation = store
+        .create_organisation(
+            &fixtures::new_organisation("Acme"),
+            &fixtures::event(AuditAction::OrganisationCreated),
+        )
+        .await;
+    let application = store
+        .create_application(
+            &fixtures::new_application(&org, "SMC", &[]),
+            &fixtures::event(AuditAction::ApplicationCreated),
+        )
+        .await;
+    let user = store
+        .create_user(
+            &fixtures::new_user("ann@acme.example", Some(&org)),
+            &fixtures::hash("twin"),
+            &TotpSecret::generate(),
+            &fixtures::event(AuditAction::UserCreated),
+        )
+        .await;
+
+    assert!(matches!(organisation, Err(StoreError::Conflict("name"))));
+    assert!(matches!(application, Err(StoreError::Conflict("name"))));
+    assert!(matches!(user, Err(StoreError::Conflict("email"))));
+    assert_eq!(store.audit_log().await, before);
+}
+
+#[tokio::test]
+async fn a_refused_sixth_secret_records_no_event() {
+    let store = TestStore::new().await;
+    let app = fixtures::some_application(&store).await;
+    let expires = T0 + Duration::days(365);
+    for _ in 0..MAX_SECRETS_PER_APPLICATION {
+        fixtures::secret(&store, app.client_id, expires).await;
+    }
+    let before = store.audit_log().await;
+
+    let refused = store
+        .create_secret(
+            &fixtures::new_secret(app.client_id, T0, expires),
+            &fixtures::event(AuditAction::SecretCreated),
+        )
+        .await;
+
+    assert!(matches!(refused, Err(StoreError::SecretLimitReached)));
+    assert_eq!(store.audit_log().await, before);
+}
+
+#[tokio::test]
+async fn a_change_to_a_missing_application_records_no_event() {
+    let store = TestStore::new().await;
+    fixtures::some_application(&store).await;
+    let before = store.audit_log().await;
+    let missing = ClientId::generate();
+
+    let replaced = store
+        .set_permissions(
+            missing,
+            &permissions(&["aa"]),
+            T0,
+            &fixtures::event(AuditAction::PermissionsChanged),
+        )
+        .await;
+    let secret = store
+        .create_secret(
+            &fixtures::new_secret(missing, T0, T0 + Duration::days(365)),
+            &fixtures::event(AuditAction::SecretCreated),
+        )
+        .await;
+
+    assert!(
+        matches!(replaced, Err(StoreError::NotFound)),
+        "{replaced:?}"
+    );
+    assert!(matches!(secret, Err(StoreError::NotFound)), "{secret:?}");
+    assert_eq!(store.audit_log().await, before);
+}
+
+#[tokio::test]
+async fn deleting_what_is_not_there_records_no_event() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    let app = fixtures::application(&store, &org, "SMC", &[]).await;
+    let other = fixtures::application(&store, &org, "DM", &[]).await;
+    let others_secret = fixtures::secret(&store, other.client_id, T0 + Duration::days(365)).await;
+    let before = store.audit_log().await;
+
+    let results = [
+        store
+            .delete_application(
+                ClientId::generate(),
+                T0,
+                &fixtures::event(AuditAction::ApplicationDeleted),
+            )
+            .await,
+        store
+            .delete_secret(
+                app.client_id,
+                SecretId::generate(),
+                T0,
+                &fixtures::event(AuditAction::SecretDeleted),
+            )
+            .await,
+        // Another application's secret is not this one's to delete.
+        store
+            .delete_secret(
+                app.client_id,
+                others_secret.record.id,
+                T0,
+                &fixtures::event(AuditAction::SecretDeleted),
+            )
+            .await,
+    ];
+
+    assert!(
+        results.iter().all(|r| matches!(r, Ok(false))),
+        "{results:?}"
+    );
+    assert_eq!(store.audit_log().await, before);
+}
+
+#[tokio::test]
+async fn an_organisation_is_not_created_when_its_event_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    fixtures::organisation(&store, "Acme").await;
+    let org = fixtures::new_organisation("Beta");
+
+    store
+        .assert_refused_without_trace(
+            store.create_organisation(&org, &fixtures::event(AuditAction::OrganisationCreated)),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn an_application_is_not_created_with_its_permissions_when_its_event_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    fixtures::application(&store, &org, "DM", &["aa"]).await;
+    let app = fixtures::new_application(&org, "SMC", &["aa", "bb"]);
+
+    store
+        .assert_refused_without_trace(
+            store.create_application(&app, &fixtures::event(AuditAction::ApplicationCreated)),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn permissions_are_not_replaced_when_their_event_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    let app = fixtures::application(&store, &org, "SMC", &["aa", "bb"]).await;
+
+    store
+        .assert_refused_without_trace(store.set_permissions(
+            app.client_id,
+            &permissions(&["cc"]),
+            T0,
+            &fixtures::event(AuditAction::PermissionsChanged),
+        ))
+        .await;
+}
+
+#[tokio::test]
+async fn an_application_is_not_deleted_when_its_event_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    let app = fixtures::application(&store, &org, "SMC", &["aa", "bb"]).await;
+    fixtures::secret(&store, app.client_id, T0 + Duration::days(365)).await;
+    fixtures::secret(&store, app.client_id, T0 + Duration::days(30)).await;
+
+    store
+        .assert_refused_without_trace(store.delete_application(
+            app.client_id,
+            T0,
+            &fixtures::event(AuditAction::ApplicationDeleted),
+        ))
+        .await;
+}
+
+#[tokio::test]
+async fn a_secret_is_not_created_when_its_event_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    let app = fixtures::some_application(&store).await;
+    fixtures::secret(&store, app.client_id, T0 + Duration::days(365)).await;
+    let secret = fixtures::new_secret(app.client_id, T0, T0 + Duration::days(30));
+
+    store
+        .assert_refused_without_trace(
+            store.create_secret(&secret, &fixtures::event(AuditAction::SecretCreated)),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn a_secret_is_not_deleted_when_its_event_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    let app = fixtures::some_application(&store).await;
+    let secret = fixtures::secret(&store, app.client_id, T0 + Duration::days(365)).await;
+
+    store
+        .assert_refused_without_trace(store.delete_secret(
+            app.client_id,
+            secret.record.id,
+            T0,
+            &fixtures::event(AuditAction::SecretDeleted),
+        ))
+        .await;
+}
+
+#[tokio::test]
+async fn a_user_is_not_created_when_its_event_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    let org = fixtures::organisation(&store, "Acme").await;
+    fixtures::user(&store, "admin@example.org", None).await;
+    let user = fixtures::new_user("ann@acme.example", Some(&org));
+
+    store
+        .assert_refused_without_trace(store.create_user(
+            &user,
+            &fixtures::hash("ann"),
+            &TotpSecret::generate(),
+            &fixtures::event(AuditAction::UserCreated),
+        ))
+        .await;
 }

@@ -20,11 +20,22 @@ mod keys;
 mod ops;
 mod reminders;
 
+use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use sqlx::Connection as _;
+use sqlx::Row as _;
+use tessera_core::application::Application;
 use tessera_core::audit::{AuditQuery, MAX_AUDIT_PAGE, NewAuditEvent};
+use tessera_core::organisation::Organisation;
+use tessera_core::password::PhcHash;
+use tessera_core::secret::SecretRecord;
+use tessera_core::session::LoginState;
+use tessera_core::store::StoreError;
 use tessera_core::store::prelude::*;
+use tessera_core::user::User;
 use tessera_storage::SqlStore;
 use tessera_storage::testing::TestDatabase;
 use time::OffsetDateTime;
@@ -37,8 +48,10 @@ pub const T0: OffsetDateTime = datetime!(2026-03-02 09:00 UTC);
 pub struct TestStore {
     store: SqlStore,
     // Dropped after the store: the database, then its folder.
-    _database: TestDatabase,
+    database: TestDatabase,
     _dir: tempfile::TempDir,
+    /// Whether the audit log refuses inserts now.
+    refusing: AtomicBool,
 }
 
 impl TestStore {
@@ -49,9 +62,35 @@ impl TestStore {
         let store = database.connect().await;
         Self {
             store,
-            _database: database,
+            database,
             _dir: dir,
+            refusing: AtomicBool::new(false),
         }
+    }
+
+    /// From now on every insert into the audit log fails.
+    pub async fn refuse_audit_events(&self) {
+        if !self.refusing.swap(true, Ordering::SeqCst) {
+            self.database.refuse_audit_events().await;
+        }
+    }
+
+    /// Runs `write` while the audit log refuses inserts: it must fail with
+    /// the database's error and leave everything as it was.
+    pub async fn assert_refused_without_trace<T: Debug>(
+        &self,
+        write: impl Future<Output = Result<T, StoreError>>,
+    ) {
+        let before = self.snapshot().await;
+        self.refuse_audit_events().await;
+
+        let result = write.await;
+
+        assert!(
+            matches!(result, Err(StoreError::Database(_))),
+            "the write must fail with its event: {result:?}"
+        );
+        assert_eq!(self.snapshot().await, before, "the write left a trace");
     }
 
     /// Every audit event, oldest first.
@@ -66,6 +105,83 @@ impl TestStore {
         events.reverse();
         events.into_iter().map(|e| e.event).collect()
     }
+
+    /// The audit events recorded since the log held `before` of them,
+    /// oldest first.
+    pub async fn audit_log_since(&self, before: usize) -> Vec<NewAuditEvent> {
+        self.audit_log().await.split_off(before)
+    }
+
+    /// Everything a write can leave behind, read back: a refused write
+    /// leaves this as it was.
+    pub async fn snapshot(&self) -> Snapshot {
+        let mut conn = sqlx::AnyConnection::connect(self.database.url())
+            .await
+            .unwrap();
+        let mut rows = Vec::new();
+        for table in TABLES {
+            let n: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+                .try_get("n")
+                .unwrap();
+            rows.push((table, n));
+        }
+        let _ = conn.close().await;
+        let applications = self.store.applications(None).await.unwrap();
+        let mut secrets = Vec::new();
+        for app in &applications {
+            secrets.extend(self.store.secrets(app.client_id).await.unwrap());
+        }
+        let mut users = Vec::new();
+        for user in self.store.users(None).await.unwrap() {
+            let hash = self
+                .store
+                .user_credentials(&user.email)
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash;
+            let state = self.store.login_state(user.id).await.unwrap();
+            users.push((user, hash, state));
+        }
+        Snapshot {
+            rows,
+            organisations: self.store.organisations().await.unwrap(),
+            applications,
+            secrets,
+            users,
+            latest_change: self.store.latest_credential_change().await.unwrap(),
+            audit_log: self.audit_log().await,
+        }
+    }
+}
+
+/// Every table a write of the store traits changes.
+const TABLES: [&str; 9] = [
+    "organisations",
+    "applications",
+    "application_permissions",
+    "client_secrets",
+    "users",
+    "sessions",
+    "credential_changes",
+    "reminder_deliveries",
+    "audit_events",
+];
+
+/// What [`TestStore::snapshot`] reads: each table's row count, and the
+/// records with every field the store traits read back.
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    rows: Vec<(&'static str, i64)>,
+    organisations: Vec<Organisation>,
+    applications: Vec<Application>,
+    secrets: Vec<SecretRecord>,
+    users: Vec<(User, PhcHash, LoginState)>,
+    latest_change: i64,
+    audit_log: Vec<NewAuditEvent>,
 }
 
 impl std::ops::Deref for TestStore {
