@@ -1,4 +1,5 @@
-//! [`AccountStore`]: sign-in state, sessions and the audit log.
+//! [`AccountStore`]: sign-in state, sessions and the audit log; each
+//! change with exactly its audit event, or not at all.
 //!
 //! [`AccountStore`]: tessera_core::store::AccountStore
 
@@ -504,4 +505,267 @@ async fn audit_events_page_by_organisation_with_the_before_cursor_and_the_limit(
     assert_eq!(minutes(&of_acme), [3, 0]);
     assert_eq!(minutes(&acme_after), [0]);
     assert!(of_nobody.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_eight_concurrent_failures_with_a_maximum_of_five_each_is_recorded_and_one_lock() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+    let lock_until = T0 + Duration::minutes(15);
+    let before = store.audit_log().await.len();
+    let (failure, lock) = failure_events(&user);
+
+    race(&store, 8, |store, _| {
+        let (failure, lock) = (failure.clone(), lock.clone());
+        async move {
+            store
+                .record_login_failure(user.id, 5, lock_until, &failure, &lock)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+
+    let recorded = store.audit_log_since(before).await;
+    let failures = recorded.iter().filter(|e| **e == failure).count();
+    let locks = recorded.iter().filter(|e| **e == lock).count();
+    assert_eq!((failures, locks, recorded.len()), (8, 1, 9), "{recorded:?}");
+}
+
+#[tokio::test]
+async fn a_failure_that_does_not_lock_records_only_the_failure() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+    let before = store.audit_log().await.len();
+
+    fail(&store, &user, 3, T0 + Duration::minutes(15)).await;
+
+    let (failure, _) = failure_events(&user);
+    assert_eq!(store.audit_log_since(before).await, [failure]);
+}
+
+#[tokio::test]
+async fn a_sign_in_clears_a_lock_and_stores_its_session_and_exactly_its_event() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+    assert!(fail(&store, &user, 1, T0 + Duration::minutes(15)).await);
+    let before = store.audit_log().await.len();
+    let session = new_session(&user);
+    let signed_in = by(&user, AuditAction::SessionCreated);
+
+    store
+        .record_sign_in(&session, &fixtures::token("ann-1"), &signed_in)
+        .await
+        .unwrap();
+
+    let state = store.login_state(user.id).await.unwrap();
+    assert_eq!((state.failed_attempts, state.locked_until), (0, None));
+    assert_eq!(
+        store
+            .session_by_token(&fixtures::token("ann-1"))
+            .await
+            .unwrap(),
+        Some(session)
+    );
+    assert_eq!(store.audit_log_since(before).await, [signed_in]);
+}
+
+#[tokio::test]
+async fn a_password_change_records_exactly_its_event() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+    let session = fixtures::session(&store, user.id, "ann-1", T0, T0).await;
+    let before = store.audit_log().await.len();
+    let changed = by(&user, AuditAction::PasswordChanged);
+
+    store
+        .change_password(user.id, &fixtures::hash("new"), session.id, &changed)
+        .await
+        .unwrap();
+
+    assert_eq!(store.audit_log_since(before).await, [changed]);
+    assert_eq!(live(&store, &["ann-1"]).await, ["ann-1"]);
+}
+
+#[tokio::test]
+async fn ending_a_session_deletes_it_and_records_exactly_its_event() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+    let session = fixtures::session(&store, user.id, "ann-1", T0, T0).await;
+    fixtures::session(&store, user.id, "ann-2", T0, T0).await;
+    let before = store.audit_log().await.len();
+    let ended = by(&user, AuditAction::SessionDeleted);
+
+    assert!(store.end_session(session.id, &ended).await.unwrap());
+
+    assert_eq!(live(&store, &["ann-1", "ann-2"]).await, ["ann-2"]);
+    assert_eq!(store.audit_log_since(before).await, [ended]);
+}
+
+#[tokio::test]
+async fn ending_a_session_that_is_not_there_answers_false_and_records_no_event() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+    let session = fixtures::session(&store, user.id, "ann-1", T0, T0).await;
+    let ended = by(&user, AuditAction::SessionDeleted);
+    assert!(store.end_session(session.id, &ended).await.unwrap());
+    let before = store.audit_log().await;
+
+    let again = store.end_session(session.id, &ended).await.unwrap();
+    let unknown = store
+        .end_session(SessionId::generate(), &ended)
+        .await
+        .unwrap();
+
+    assert!(!again);
+    assert!(!unknown);
+    assert_eq!(store.audit_log().await, before);
+}
+
+#[tokio::test]
+async fn deleting_an_expired_session_records_no_event() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+    let session = fixtures::session(&store, user.id, "ann-1", T0, T0).await;
+    let before = store.audit_log().await;
+
+    assert!(store.delete_session(session.id).await.unwrap());
+
+    assert_eq!(store.audit_log().await, before);
+}
+
+#[tokio::test]
+async fn a_stranger_who_typed_a_kind_of_actor_is_recorded_as_a_stranger() {
+    let store = TestStore::new().await;
+    let recorded: Vec<_> = ["cli", "system", "user"]
+        .into_iter()
+        .map(|typed| NewAuditEvent {
+            outcome: AuditOutcome::Failure,
+            ..event(
+                0,
+                ActorRecord::anonymous(typed),
+                None,
+                AuditAction::SessionFailed,
+            )
+        })
+        .collect();
+    for e in &recorded {
+        store.record_audit_event(e).await.unwrap();
+    }
+
+    assert_eq!(store.audit_log().await, recorded);
+}
+
+#[tokio::test]
+async fn a_failed_sign_in_is_not_counted_when_its_event_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+    fail(&store, &user, 5, T0 + Duration::minutes(15)).await;
+    let (failure, locked) = failure_events(&user);
+
+    store
+        .assert_refused_without_trace(store.record_login_failure(
+            user.id,
+            5,
+            T0 + Duration::minutes(15),
+            &failure,
+            &locked,
+        ))
+        .await;
+}
+
+#[tokio::test]
+async fn the_failure_reaching_the_maximum_does_not_lock_when_its_events_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+    for _ in 0..2 {
+        fail(&store, &user, 3, T0 + Duration::minutes(15)).await;
+    }
+    let (failure, locked) = failure_events(&user);
+
+    store
+        .assert_refused_without_trace(store.record_login_failure(
+            user.id,
+            3,
+            T0 + Duration::minutes(15),
+            &failure,
+            &locked,
+        ))
+        .await;
+
+    assert_eq!(store.login_state(user.id).await.unwrap().failed_attempts, 2);
+}
+
+#[tokio::test]
+async fn a_sign_in_stores_no_session_and_keeps_the_lock_when_its_event_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+    fixtures::session(&store, user.id, "ann-1", T0, T0).await;
+    // Locked, and one failure towards the next lock.
+    assert!(fail(&store, &user, 1, T0 + Duration::minutes(15)).await);
+    fail(&store, &user, 5, T0 + Duration::minutes(15)).await;
+
+    store
+        .assert_refused_without_trace(store.record_sign_in(
+            &new_session(&user),
+            &fixtures::token("ann-2"),
+            &by(&user, AuditAction::SessionCreated),
+        ))
+        .await;
+
+    assert_eq!(live(&store, &["ann-1", "ann-2"]).await, ["ann-1"]);
+}
+
+#[tokio::test]
+async fn a_password_is_not_changed_nor_sessions_ended_when_its_event_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+    let kept = fixtures::session(&store, user.id, "ann-1", T0, T0).await;
+    fixtures::session(&store, user.id, "ann-2", T0, T0).await;
+    let old = store
+        .user_credentials(&user.email)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
+
+    store
+        .assert_refused_without_trace(store.change_password(
+            user.id,
+            &fixtures::hash("new"),
+            kept.id,
+            &by(&user, AuditAction::PasswordChanged),
+        ))
+        .await;
+
+    let found = store.user_credentials(&user.email).await.unwrap().unwrap();
+    assert_eq!(found.password_hash, old);
+    assert_eq!(live(&store, &["ann-1", "ann-2"]).await, ["ann-1", "ann-2"]);
+}
+
+#[tokio::test]
+async fn a_session_is_not_ended_when_its_event_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+    let session = fixtures::session(&store, user.id, "ann-1", T0, T0).await;
+
+    store
+        .assert_refused_without_trace(
+            store.end_session(session.id, &by(&user, AuditAction::SessionDeleted)),
+        )
+        .await;
+
+    assert_eq!(live(&store, &["ann-1"]).await, ["ann-1"]);
+}
+
+#[tokio::test]
+async fn an_event_with_no_other_change_fails_when_it_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+
+    store
+        .assert_refused_without_trace(
+            store.record_audit_event(&by(&user, AuditAction::SessionFailed)),
+        )
+        .await;
 }
