@@ -3,7 +3,8 @@
 //!
 //! [`ReminderStore`]: tessera_core::store::ReminderStore
 
-use tessera_core::ids::SecretId;
+use tessera_core::audit::{ActorRecord, AuditAction, AuditOutcome, NewAuditEvent};
+use tessera_core::ids::{OrganisationId, SecretId};
 use tessera_core::store::ReminderOutcome;
 use tessera_core::store::prelude::*;
 use time::{Duration, OffsetDateTime};
@@ -179,4 +180,119 @@ async fn a_server_whose_claim_was_taken_over_cannot_finish_the_reminder() {
     );
     finish(&store, reminder, "b", ReminderOutcome::Sent, b_claims_at).await;
     assert!(!claim(&store, reminder, "c", T0 + Duration::days(1)).await);
+}
+
+/// What Tessera records when the reminder of `secret` ended with `action`.
+fn reminder_event(secret: SecretId, action: AuditAction, outcome: AuditOutcome) -> NewAuditEvent {
+    NewAuditEvent {
+        occurred_at: T0,
+        actor: ActorRecord::System,
+        organisation_id: Some(OrganisationId::generate()),
+        action,
+        target: Some(secret.to_string()),
+        client_address: None,
+        outcome,
+    }
+}
+
+#[tokio::test]
+async fn finishing_a_reminder_with_an_event_records_exactly_that_event() {
+    let store = TestStore::new().await;
+    let reminder = due_reminder(&store).await;
+    assert!(claim(&store, reminder, "a", T0).await);
+    let before = store.audit_log().await.len();
+    let sent = reminder_event(reminder.0, AuditAction::ReminderSent, AuditOutcome::Success);
+
+    store
+        .finish_reminder(
+            reminder.0,
+            reminder.1,
+            "a",
+            ReminderOutcome::Sent,
+            T0,
+            Some(&sent),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(store.audit_log_since(before).await, [sent]);
+    assert!(!claim(&store, reminder, "b", T0 + Duration::days(1)).await);
+}
+
+#[tokio::test]
+async fn finishing_a_reminder_without_an_event_records_none() {
+    let store = TestStore::new().await;
+    let reminder = due_reminder(&store).await;
+    assert!(claim(&store, reminder, "a", T0).await);
+    let before = store.audit_log().await;
+
+    finish(&store, reminder, "a", ReminderOutcome::NoRecipients, T0).await;
+
+    assert_eq!(store.audit_log().await, before);
+    assert!(!claim(&store, reminder, "b", T0 + Duration::days(1)).await);
+}
+
+#[tokio::test]
+async fn a_reminder_is_not_finished_when_its_event_cannot_be_recorded() {
+    let store = TestStore::new().await;
+    let reminder = due_reminder(&store).await;
+    assert!(claim(&store, reminder, "a", T0).await);
+    let sent = reminder_event(reminder.0, AuditAction::ReminderSent, AuditOutcome::Success);
+
+    store
+        .assert_refused_without_trace(store.finish_reminder(
+            reminder.0,
+            reminder.1,
+            "a",
+            ReminderOutcome::Sent,
+            T0,
+            Some(&sent),
+        ))
+        .await;
+
+    // Not recorded as sent: once the claim lapses, another server sends it.
+    assert!(!claim(&store, reminder, "b", T0 + Duration::seconds(59)).await);
+    assert!(claim(&store, reminder, "b", T0 + Duration::minutes(1)).await);
+}
+
+#[tokio::test]
+async fn reminder_recipients_are_the_credential_managers_of_the_organisation_by_email() {
+    let store = TestStore::new().await;
+    let acme = fixtures::organisation(&store, "Acme").await;
+    let beta = fixtures::organisation(&store, "Beta").await;
+    let zoe = fixtures::user(&store, "zoe@acme.example", Some(&acme)).await;
+    fixtures::user(&store, "admin@example.org", None).await;
+    fixtures::user(&store, "bob@beta.example", Some(&beta)).await;
+    let ann = fixtures::user(&store, "ann@acme.example", Some(&acme)).await;
+
+    let of_acme = store.reminder_recipients(acme.id, false).await.unwrap();
+    let of_nobody = store
+        .reminder_recipients(OrganisationId::generate(), false)
+        .await
+        .unwrap();
+
+    assert_eq!(of_acme, [ann, zoe]);
+    assert!(of_nobody.is_empty());
+}
+
+#[tokio::test]
+async fn every_admin_is_a_reminder_recipient_only_when_asked() {
+    let store = TestStore::new().await;
+    let acme = fixtures::organisation(&store, "Acme").await;
+    let beta = fixtures::organisation(&store, "Beta").await;
+    let zoe = fixtures::user(&store, "zoe@acme.example", Some(&acme)).await;
+    let root = fixtures::user(&store, "root@example.org", None).await;
+    fixtures::user(&store, "bob@beta.example", Some(&beta)).await;
+    let admin = fixtures::user(&store, "admin@example.org", None).await;
+
+    let without = store.reminder_recipients(acme.id, false).await.unwrap();
+    let with = store.reminder_recipients(acme.id, true).await.unwrap();
+    let only_admins = store
+        .reminder_recipients(OrganisationId::generate(), true)
+        .await
+        .unwrap();
+
+    assert_eq!(without, std::slice::from_ref(&zoe));
+    assert_eq!(with, [admin.clone(), root.clone(), zoe]);
+    assert_eq!(only_admins, [admin, root]);
 }
