@@ -253,7 +253,7 @@ async fn configuration_layers_file_then_environment() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(["--json", "--config", config, "keys", "generate"])
         .current_dir(app.dir.path())
-        .env("TESSERA_DATABASE_URL", &app.database.url)
+        .env("TESSERA_DATABASE_URL", app.database.url())
         .env("TESSERA_KEYS_DIR", &app.keys_dir)
         .env("TESSERA_TOKEN__ALGORITHM", "EdDSA")
         .output()

@@ -4,95 +4,15 @@ use base64::Engine as _;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::Value;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Output;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use tessera_admin::{Acting, Admin};
 use tessera_core::ManualClock;
 use tessera_core::application::ApplicationKind;
 use tessera_core::ids::{ClientId, SecretId};
 use tessera_server::{Application, Settings};
-
-/// The database a test runs on.
-pub struct TestDatabase {
-    pub url: String,
-    /// PostgreSQL: the server URL and the database to drop afterwards.
-    postgres: Option<(String, String)>,
-}
-
-static POSTGRES_NOTICE: Once = Once::new();
-
-impl TestDatabase {
-    /// A fresh SQLite file in `dir`, or a fresh PostgreSQL database.
-    pub async fn create(dir: &std::path::Path) -> Self {
-        match std::env::var("TESSERA_TEST_POSTGRES_URL") {
-            Ok(server) if !server.is_empty() => {
-                use sqlx::Connection as _;
-                let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(&server)
-                    .await
-                    .expect("TESSERA_TEST_POSTGRES_URL must reach a PostgreSQL server");
-                sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create the test database");
-                let base = server
-                    .rsplit_once('/')
-                    .map_or(server.as_str(), |(base, _)| base);
-                Self {
-                    url: format!("{base}/{name}"),
-                    postgres: Some((server.clone(), name)),
-                }
-            }
-            _ => {
-                POSTGRES_NOTICE.call_once(|| {
-                    // Written past the test harness's capture, once per run.
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "note: TESSERA_TEST_POSTGRES_URL is not set: the suite runs on SQLite only (skipping PostgreSQL)"
-                    );
-                });
-                Self {
-                    url: format!("sqlite://{}", dir.join("tessera.db").display()),
-                    postgres: None,
-                }
-            }
-        }
-    }
-}
-
-impl TestDatabase {
-    /// PostgreSQL: the server URL (to administer it) and this database's name.
-    pub fn postgres(&self) -> Option<(&str, &str)> {
-        self.postgres
-            .as_ref()
-            .map(|(server, name)| (server.as_str(), name.as_str()))
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let Some((server, name)) = self.postgres.take() {
-            // Drop runs outside any runtime guarantee: use a thread of its own.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
-                runtime.block_on(async move {
-                    use sqlx::Connection as _;
-                    let mut conn = sqlx::PgConnection::connect(&server).await?;
-                    sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
-                        .execute(&mut conn)
-                        .await?;
-                    Ok::<_, sqlx::Error>(())
-                })?;
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-            })
-            .join();
-        }
-    }
-}
+use tessera_storage::testing::TestDatabase;
 
 /// A running application and what a test needs to drive it.
 pub struct TestApp {
@@ -147,7 +67,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database = TestDatabase::create(dir.path()).await;
-    let mut settings = test_settings(dir.path(), &database.url);
+    let mut settings = test_settings(dir.path(), database.url());
     configure(&mut settings);
     start(settings, dir, database).await
 }
@@ -164,11 +84,8 @@ pub async fn spawn_app_on_with(
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let database = TestDatabase {
-        url: existing.database.url.clone(),
-        postgres: None,
-    };
-    let mut settings = test_settings(dir.path(), &database.url);
+    let database = TestDatabase::existing(existing.database.url());
+    let mut settings = test_settings(dir.path(), database.url());
     settings.keys_dir = existing.keys_dir.clone();
     configure(&mut settings);
     start(settings, dir, database).await
@@ -328,7 +245,7 @@ impl TestApp {
         std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
             .args(args)
             .current_dir(self.dir.path())
-            .env("TESSERA_DATABASE_URL", &self.database.url)
+            .env("TESSERA_DATABASE_URL", self.database.url())
             .env("TESSERA_KEYS_DIR", &self.keys_dir)
             .env("TESSERA_LOG__LEVEL", "warn")
             .output()
@@ -590,31 +507,12 @@ impl TestApp {
     /// From now on the database refuses every audit event, as a full disk
     /// or a broken table would.
     pub async fn refuse_audit_events(&self) {
-        use sqlx::Connection as _;
-        sqlx::any::install_default_drivers();
-        let mut db = sqlx::AnyConnection::connect(&self.database.url)
-            .await
-            .unwrap();
-        let statements: &[&str] = if self.database.url.starts_with("postgres") {
-            &[
-                "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ \
-                 BEGIN RAISE EXCEPTION 'the audit log refuses writes'; END $$ LANGUAGE plpgsql",
-                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
-                 FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
-            ]
-        } else {
-            &["CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
-               BEGIN SELECT RAISE(ABORT, 'the audit log refuses writes'); END"]
-        };
-        for statement in statements {
-            sqlx::query(statement).execute(&mut db).await.unwrap();
-        }
-        db.close().await.unwrap();
+        self.database.refuse_audit_events().await;
     }
 
     /// A second store on this app's database, as another process would see it.
     pub async fn open_store(&self) -> tessera_storage::SqlStore {
-        tessera_storage::SqlStore::connect(&self.database.url, Default::default())
+        tessera_storage::SqlStore::connect(self.database.url(), Default::default())
             .await
             .unwrap()
     }
@@ -826,7 +724,7 @@ impl ServeProcess {
     /// Runs `tessera` with `args` (a serving command, such as `serve
     /// --demo`) on `app`'s database and key folder, and waits until ready.
     pub async fn spawn_with(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let server = Self::spawn_args(args, app.dir.path(), &app.database.url, &app.keys_dir, env);
+        let server = Self::spawn_args(args, app.dir.path(), app.database.url(), &app.keys_dir, env);
         server.wait_ready(&app.client).await;
         server
     }
@@ -839,7 +737,7 @@ impl ServeProcess {
 
     /// Spawns one on `app`'s database and key folder and waits until ready.
     pub async fn start_on(app: &TestApp, env: &[(&str, &str)]) -> Self {
-        let server = Self::spawn(app.dir.path(), &app.database.url, &app.keys_dir, env);
+        let server = Self::spawn(app.dir.path(), app.database.url(), &app.keys_dir, env);
         server.wait_ready(&app.client).await;
         server
     }

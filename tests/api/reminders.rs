@@ -241,7 +241,7 @@ async fn two_remind_processes_at_once_send_each_reminder_once() {
         std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
             .args(["--json", "remind", "--once"])
             .current_dir(app.dir.path())
-            .env("TESSERA_DATABASE_URL", &app.database.url)
+            .env("TESSERA_DATABASE_URL", app.database.url())
             .env("TESSERA_KEYS_DIR", &app.keys_dir)
             .env("TESSERA_EMAIL__OUTBOX_DIR", &outbox)
             .env("TESSERA_LOG__LEVEL", "warn")

@@ -294,7 +294,7 @@ async fn no_credential_appears_in_the_server_logs() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(["serve"])
         .current_dir(app.dir.path())
-        .env("TESSERA_DATABASE_URL", &app.database.url)
+        .env("TESSERA_DATABASE_URL", app.database.url())
         .env("TESSERA_KEYS_DIR", &app.keys_dir)
         .env("TESSERA_LISTEN", "127.0.0.1:0")
         .env("TESSERA_OPS_LISTEN", "127.0.0.1:0")

@@ -281,15 +281,52 @@ impl AdminStore for SqlStore {
         event: &NewAuditEvent,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
+        // The application row first, as every other change to its
+        // credentials takes it: a permission change running at once would
+        // otherwise hold the rows deleted below while waiting for the row
+        // this deletion holds (a deadlock on PostgreSQL).
+        let found =
+            sqlx::query("UPDATE applications SET updated_at = updated_at WHERE client_id = $1")
+                .bind(client_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected();
+        if found == 0 {
+            return Ok(false);
+        }
         // Children first: SQLite enforces the cascade only when a connection
         // enables foreign keys, and this must not depend on it.
-        for table in ["client_secrets", "application_permissions"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE client_id = $1"))
-                .bind(client_id.to_string())
+        // The secrets one at a time in id order, the order record_secret_use
+        // locks them in: a flush of their uses running at once would
+        // otherwise hold a secret this deletion waits for while waiting for
+        // one it holds (a deadlock on PostgreSQL). None can be added
+        // meanwhile: creating a secret takes the application row, held above.
+        let mut secrets = sqlx::query("SELECT id FROM client_secrets WHERE client_id = $1")
+            .bind(client_id.to_string())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|row| {
+                rows::text(row, "id")?
+                    .parse::<SecretId>()
+                    .map_err(|_| StoreError::Corrupt("secret id".into()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        secrets.sort_unstable();
+        for id in secrets {
+            sqlx::query("DELETE FROM client_secrets WHERE id = $1")
+                .bind(id.to_string())
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
         }
+        sqlx::query("DELETE FROM application_permissions WHERE client_id = $1")
+            .bind(client_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         let deleted = sqlx::query("DELETE FROM applications WHERE client_id = $1")
             .bind(client_id.to_string())
             .execute(&mut *tx)

@@ -44,8 +44,13 @@ impl CredentialStore for SqlStore {
         if uses.is_empty() {
             return Ok(());
         }
+        // Rows are locked in one order, by secret id, whatever the batch's:
+        // servers flushing uses of the same secrets at once would otherwise
+        // each hold a row another waits for (a deadlock on PostgreSQL).
+        let mut uses = uses.to_vec();
+        uses.sort_unstable_by_key(|(id, _)| *id);
         let mut tx = self.pool().begin().await.map_err(db)?;
-        for (id, at) in uses {
+        for (id, at) in &uses {
             sqlx::query(
                 "UPDATE client_secrets SET last_used_at = $1 \
                  WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",

@@ -22,6 +22,8 @@ mod ops;
 mod reminders;
 mod rows;
 mod sql_store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::StorageError;
 pub use sql_store::{PoolConfig, SqlStore};
