@@ -107,6 +107,12 @@ impl Admin {
         }
     }
 
+    /// The argon2id hasher (configured once: the token endpoint verifies
+    /// with the same one).
+    pub fn hasher(&self) -> &Hasher {
+        &self.hasher
+    }
+
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock

@@ -159,7 +159,10 @@ impl Application {
             Dependencies {
                 credentials: shared.clone(),
                 keys: shared.clone(),
-                hasher: Hasher::new(settings.argon2).context("Invalid argon2 settings")?,
+                // One hasher for the process: making one computes its dummy
+                // hash, whose argon2 memory (19 MiB by default) the
+                // allocator may keep resident afterwards.
+                hasher: admin.hasher().clone(),
                 clock: clock.clone(),
                 catalog: admin.catalog().clone(),
             },

@@ -112,12 +112,13 @@ pub async fn list_applications(
     query: Result<Query<ListApplicationsQuery>, QueryRejection>,
 ) -> Result<Json<Vec<ApplicationView>>, ApiError> {
     let Query(query) = query.map_err(query_problem)?;
-    // A credential manager sees their own organisation whatever they ask:
-    // the filter of a malformed id is refused for admins only.
-    let filter: Option<OrganisationId> = match &query.organisation_id {
-        Some(raw) if caller.is_admin() => Some(field_id(raw, "organisation_id")?),
-        _ => None,
-    };
+    // The use case keeps a credential manager to their own organisation,
+    // whatever this filter asks.
+    let filter: Option<OrganisationId> = query
+        .organisation_id
+        .as_deref()
+        .map(|raw| field_id(raw, "organisation_id"))
+        .transpose()?;
     let apps = state.admin.applications(&caller.acting, filter).await?;
     Ok(Json(apps.iter().map(ApplicationView::from).collect()))
 }

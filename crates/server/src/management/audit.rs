@@ -49,12 +49,13 @@ pub async fn list_audit_events(
     query: Result<Query<AuditEventsQuery>, QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let Query(query) = query.map_err(query_problem)?;
-    // A credential manager reads their own organisation's events whatever
-    // they ask: the filter of a malformed id is refused for admins only.
-    let organisation_id: Option<OrganisationId> = match &query.organisation_id {
-        Some(raw) if caller.is_admin() => Some(field_id(raw, "organisation_id")?),
-        _ => None,
-    };
+    // The use case keeps a credential manager to their own organisation,
+    // whatever this filter asks.
+    let organisation_id: Option<OrganisationId> = query
+        .organisation_id
+        .as_deref()
+        .map(|raw| field_id(raw, "organisation_id"))
+        .transpose()?;
     let limit = query.limit.unwrap_or(DEFAULT_AUDIT_PAGE);
     let events = state
         .admin

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use std::net::{IpAddr, SocketAddr};
 use tessera_admin::Acting;
 use tessera_core::session::{Session, SessionToken};
-use tessera_core::user::{Role, User};
+use tessera_core::user::User;
 
 use super::problem::ApiError;
 use crate::state::AppState;
@@ -45,14 +45,6 @@ pub struct Caller {
     pub session: Session,
     /// The user acting from the request's address: what use cases take.
     pub acting: Acting,
-}
-
-impl Caller {
-    /// Whether the caller is an admin (for what a page shows, never for
-    /// what a use case allows).
-    pub fn is_admin(&self) -> bool {
-        self.user.role == Role::Admin
-    }
 }
 
 fn bearer(parts: &Parts) -> Option<SessionToken> {
