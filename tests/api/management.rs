@@ -375,6 +375,8 @@ async fn admin_rows_refuse_credential_managers_with_403() {
         .find(|u| u["email"] == "cm@example.org")
         .unwrap();
     assert!(listed.get("password").is_none() && listed.get("totp_uri").is_none());
+    assert_eq!(listed["status"], "active");
+    assert_eq!(listed["role"], "credential-manager");
     // A second creation of the same email is a conflict.
     assert_problem(
         app.api_post("/api/v1/users", Some(&w.admin), &new_user)

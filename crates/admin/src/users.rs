@@ -3,7 +3,7 @@
 use secrecy::SecretString;
 use tessera_core::audit::{AuditAction, AuditOutcome};
 use tessera_core::ids::{OrganisationId, UserId};
-use tessera_core::user::{Email, Role, TotpSecret, User, UserError, generate_password};
+use tessera_core::user::{Email, Role, TotpSecret, User, UserError, UserStatus, generate_password};
 
 use crate::{Acting, Admin, AdminError, Invalid, Missing, require_administrator};
 
@@ -44,6 +44,9 @@ impl Admin {
             email,
             role,
             organisation_id,
+            // Enrolled at once: the command line hands the password and
+            // TOTP URI over (invitations come with the people issue).
+            status: UserStatus::Active,
             created_at: self.clock.now(),
         };
         let password = generate_password();

@@ -100,6 +100,37 @@ impl Role {
     }
 }
 
+/// Where a user is in their life (SPEC §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    /// Created, not yet enrolled.
+    Invited,
+    /// May sign in.
+    Active,
+    /// May not sign in; gets no reminders.
+    Disabled,
+}
+
+impl UserStatus {
+    /// Every status.
+    pub const ALL: [Self; 3] = [Self::Invited, Self::Active, Self::Disabled];
+
+    /// As stored and shown.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Invited => "invited",
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    /// Parses a stored status.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+}
+
 /// A person who signs in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
@@ -111,6 +142,8 @@ pub struct User {
     pub role: Role,
     /// Their organisation; admins may have none.
     pub organisation_id: Option<OrganisationId>,
+    /// Invited, active or disabled.
+    pub status: UserStatus,
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -38,7 +38,7 @@ fn session(row: &AnyRow) -> Result<Session, StoreError> {
 impl AccountStore for SqlStore {
     async fn user_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, email, role, organisation_id, password_hash, totp_secret, created_at \
+            "SELECT id, email, role, organisation_id, status, password_hash, totp_secret, created_at \
              FROM users WHERE email = $1",
         )
         .bind(email.as_ref().to_owned())
@@ -54,14 +54,16 @@ impl AccountStore for SqlStore {
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        sqlx::query("SELECT id, email, role, organisation_id, created_at FROM users WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?
-            .as_ref()
-            .map(rows::user)
-            .transpose()
+        sqlx::query(
+            "SELECT id, email, role, organisation_id, status, created_at FROM users WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(rows::user)
+        .transpose()
     }
 
     async fn login_state(&self, id: UserId) -> Result<LoginState, StoreError> {

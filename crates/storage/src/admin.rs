@@ -432,13 +432,14 @@ impl AdminStore for SqlStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
         sqlx::query(
-            "INSERT INTO users (id, email, role, organisation_id, password_hash, totp_secret, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO users (id, email, role, organisation_id, status, password_hash, totp_secret, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(user.id.to_string())
         .bind(user.email.as_ref().to_owned())
         .bind(user.role.as_str())
         .bind(user.organisation_id.map(|o| o.to_string()))
+        .bind(user.status.as_str())
         .bind(password_hash.as_str().to_owned())
         .bind(totp.expose_base32().to_owned())
         .bind(epoch(user.created_at))
@@ -450,7 +451,7 @@ impl AdminStore for SqlStore {
     }
 
     async fn users(&self, organisation: Option<OrganisationId>) -> Result<Vec<User>, StoreError> {
-        let columns = "id, email, role, organisation_id, created_at";
+        let columns = "id, email, role, organisation_id, status, created_at";
         let filtered =
             format!("SELECT {columns} FROM users WHERE organisation_id = $1 ORDER BY email");
         let all = format!("SELECT {columns} FROM users ORDER BY email");

@@ -109,7 +109,7 @@ impl ReminderStore for SqlStore {
         include_admins: bool,
     ) -> Result<Vec<User>, StoreError> {
         sqlx::query(
-            "SELECT id, email, role, organisation_id, created_at FROM users \
+            "SELECT id, email, role, organisation_id, status, created_at FROM users \
              WHERE (role = 'credential-manager' AND organisation_id = $1) \
                 OR (role = 'admin' AND $2 = 1) \
              ORDER BY email",

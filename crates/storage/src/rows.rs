@@ -10,7 +10,7 @@ use tessera_core::organisation::{CountryCode, Organisation, OrganisationName};
 use tessera_core::password::PhcHash;
 use tessera_core::secret::{SecretName, SecretRecord, StoredSecret};
 use tessera_core::store::{SigningKeyRecord, StoreError};
-use tessera_core::user::{Email, Role, User};
+use tessera_core::user::{Email, Role, User, UserStatus};
 use time::OffsetDateTime;
 
 use crate::error::db;
@@ -100,6 +100,8 @@ pub(crate) fn user(row: &AnyRow) -> Result<User, StoreError> {
                     .map_err(|_| StoreError::Corrupt("organisation_id".into()))
             })
             .transpose()?,
+        status: UserStatus::parse(&text(row, "status")?)
+            .ok_or_else(|| StoreError::Corrupt("user status".into()))?,
         created_at: instant(row, "created_at")?,
     })
 }

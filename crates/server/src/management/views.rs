@@ -12,7 +12,7 @@ use tessera_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use tessera_core::organisation::Organisation;
 use tessera_core::resource::Resource;
 use tessera_core::secret::{SecretRecord, SecretStatus};
-use tessera_core::user::{Role, User};
+use tessera_core::user::{Role, User, UserStatus};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -107,6 +107,9 @@ pub struct UserView {
     pub role: Role,
     /// Their organisation; admins may have none.
     pub organisation_id: Option<Uuid>,
+    /// `invited`, `active` or `disabled`.
+    #[schema(value_type = String, example = "active")]
+    pub status: UserStatus,
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -119,6 +122,7 @@ impl From<&User> for UserView {
             email: u.email.as_ref().to_owned(),
             role: u.role,
             organisation_id: u.organisation_id.map(|o| o.as_uuid()),
+            status: u.status,
             created_at: u.created_at,
         }
     }

@@ -14,7 +14,7 @@ use tessera_core::resource::ResourceId;
 use tessera_core::secret::{MAX_SECRETS_PER_APPLICATION, SecretRecord};
 use tessera_core::store::StoreError;
 use tessera_core::store::prelude::*;
-use tessera_core::user::{TotpSecret, User};
+use tessera_core::user::{TotpSecret, User, UserStatus};
 use time::Duration;
 
 use crate::{T0, TestStore, fixtures, race};
@@ -389,6 +389,26 @@ async fn users_of_one_organisation_or_of_all_come_by_email() {
         [ann.clone(), zoe.clone()]
     );
     assert_eq!(store.users(None).await.unwrap(), [admin, ann, bob, zoe]);
+}
+
+#[tokio::test]
+async fn every_user_status_is_kept_as_stored() {
+    let store = TestStore::new().await;
+    let acme = fixtures::organisation(&store, "Acme").await;
+    for (n, status) in UserStatus::ALL.into_iter().enumerate() {
+        let mut user = fixtures::new_user(&format!("u{n}@acme.example"), Some(&acme));
+        user.status = status;
+        store
+            .create_user(
+                &user,
+                &fixtures::hash("pw"),
+                &TotpSecret::generate(),
+                &fixtures::event(AuditAction::UserCreated),
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.user(user.id).await.unwrap(), Some(user));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

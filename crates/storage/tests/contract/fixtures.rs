@@ -13,7 +13,7 @@ use tessera_core::resource::ResourceId;
 use tessera_core::secret::{NewSecret, SecretName, SecretRecord};
 use tessera_core::session::{Session, SessionTokenHash};
 use tessera_core::store::prelude::*;
-use tessera_core::user::{Email, Role, TotpSecret, User};
+use tessera_core::user::{Email, Role, TotpSecret, User, UserStatus};
 use tessera_storage::SqlStore;
 use time::OffsetDateTime;
 
@@ -84,6 +84,7 @@ pub fn new_user(email: &str, org: Option<&Organisation>) -> User {
             Role::Admin
         },
         organisation_id: org.map(|o| o.id),
+        status: UserStatus::Active,
         created_at: T0,
     }
 }
