@@ -7,14 +7,13 @@ use anyhow::Context as _;
 use std::path::Path;
 use std::sync::Arc;
 use tessera_admin::{Acting, Admin};
+use tessera_core::SystemClock;
 use tessera_core::application::ApplicationKind;
 use tessera_core::ids::ClientId;
 use tessera_core::password::Argon2Config;
 use tessera_core::secret::PlainSecret;
-use tessera_core::store::prelude::*;
-use tessera_core::{Clock as _, SystemClock};
 use tessera_server::Settings;
-use tessera_server::startup::{open_admin, open_store};
+use tessera_server::startup::open_admin;
 use tessera_token::keys::{Algorithm, KeyDirectory, register_all};
 
 use crate::floor::PERMISSIONS;
@@ -170,13 +169,13 @@ pub async fn activate_new_key(
     let key = dir
         .generate(alg)
         .with_context(|| format!("Failed to generate an {alg} key"))?;
-    let store = open_store(settings).await?;
+    let (store, admin) = open_admin(settings, Arc::new(SystemClock)).await?;
     let keys = dir.load_all().context("Failed to read the key folder")?;
     register_all(&store, &keys, &SystemClock)
         .await
         .context("Failed to register the key")?;
-    store
-        .activate_signing_key(&key.kid, SystemClock.now())
+    admin
+        .activate_signing_key(&Acting::cli(), &key.kid)
         .await
         .context("Failed to activate the key")?;
     store.close().await;

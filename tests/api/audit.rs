@@ -204,3 +204,23 @@ async fn a_change_whose_audit_event_cannot_be_written_is_not_made() {
             .all(|o| o["name"] != "Unaudited")
     );
 }
+
+#[tokio::test]
+async fn key_activations_are_audited_by_who_made_them() {
+    let app = spawn_app().await;
+    let first = app.cli_json(&["keys", "list"])[0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let generated = app.cli_json(&["keys", "generate", "--activate"]);
+    let second = generated["kid"].as_str().unwrap();
+
+    let all = audit_events(&app).await;
+    let activated = events(&all, "key.activated", "");
+    assert_eq!(activated.len(), 2, "{all:#?}");
+    // Newest first: the command line's, then Tessera's own first key.
+    assert_eq!(activated[0]["target"], second);
+    assert_eq!(activated[0]["actor_kind"], "cli");
+    assert_eq!(activated[1]["target"], first.as_str());
+    assert_eq!(activated[1]["actor_kind"], "system");
+}

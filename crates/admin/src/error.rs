@@ -79,6 +79,8 @@ pub enum Missing {
     Application,
     /// A client secret.
     Secret,
+    /// A signing key.
+    SigningKey,
     /// A record that vanished while the change was made.
     Record,
 }
@@ -90,6 +92,7 @@ impl Missing {
             Self::Organisation => "organisation",
             Self::Application => "application",
             Self::Secret => "secret",
+            Self::SigningKey => "signing key",
             Self::Record => "record",
         }
     }

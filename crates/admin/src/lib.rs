@@ -21,6 +21,7 @@ mod acting;
 mod applications;
 mod audit;
 mod error;
+mod keys;
 mod organisations;
 mod reminders;
 mod secrets;

@@ -228,15 +228,25 @@ async fn keys(
     command: KeysCommand,
     json: bool,
 ) -> anyhow::Result<()> {
-    let store = open_store(&settings).await?;
+    let (store, admin) = open_admin(&settings, clock.clone()).await?;
     let dir = KeyDirectory::new(&settings.keys_dir);
-    let result = keys_with(&store, &dir, &settings, clock.as_ref(), command, json).await;
+    let result = keys_with(
+        &store,
+        &admin,
+        &dir,
+        &settings,
+        clock.as_ref(),
+        command,
+        json,
+    )
+    .await;
     store.close().await;
     result
 }
 
 async fn keys_with(
     store: &dyn Store,
+    admin: &Admin,
     dir: &KeyDirectory,
     settings: &Settings,
     clock: &dyn Clock,
@@ -252,7 +262,7 @@ async fn keys_with(
             let key = dir.generate(alg)?;
             register_all(store, &dir.load_all()?, clock).await?;
             if activate {
-                store.activate_signing_key(&key.kid, clock.now()).await?;
+                admin.activate_signing_key(&Acting::cli(), &key.kid).await?;
             }
             print(
                 json,
@@ -302,7 +312,7 @@ async fn keys_with(
                 bail!("no key {kid} in {}", dir.path().display());
             }
             register_all(store, &in_dir, clock).await?;
-            store.activate_signing_key(&kid, clock.now()).await?;
+            admin.activate_signing_key(&Acting::cli(), &kid).await?;
             print(
                 json,
                 json!({"kid": kid, "active": true}),

@@ -55,6 +55,9 @@ pub enum AuditAction {
     /// A client secret was deleted.
     #[serde(rename = "secret.deleted")]
     SecretDeleted,
+    /// A signing key became the active one.
+    #[serde(rename = "key.activated")]
+    KeyActivated,
     /// An expiry reminder was sent.
     #[serde(rename = "reminder.sent")]
     ReminderSent,
@@ -65,7 +68,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::SessionCreated,
         Self::SessionFailed,
         Self::SessionDeleted,
@@ -78,6 +81,7 @@ impl AuditAction {
         Self::UserCreated,
         Self::SecretCreated,
         Self::SecretDeleted,
+        Self::KeyActivated,
         Self::ReminderSent,
         Self::ReminderFailed,
     ];
@@ -97,6 +101,7 @@ impl AuditAction {
             Self::UserCreated => "user.created",
             Self::SecretCreated => "secret.created",
             Self::SecretDeleted => "secret.deleted",
+            Self::KeyActivated => "key.activated",
             Self::ReminderSent => "reminder.sent",
             Self::ReminderFailed => "reminder.failed",
         }

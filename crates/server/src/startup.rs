@@ -11,7 +11,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_admin::{Admin, Policies};
+use tessera_admin::{Acting, Admin, Policies};
 use tessera_core::Clock;
 use tessera_core::password::Hasher;
 use tessera_core::resource::ResourceCatalog;
@@ -136,9 +136,17 @@ impl Application {
         let (store, admin) = open_admin(&settings, clock.clone()).await?;
         let shared = Arc::new(store.clone());
         let dir = KeyDirectory::new(&settings.keys_dir);
-        ensure_active_key(&store, &dir, settings.token.algorithm, clock.as_ref())
-            .await
-            .context("Failed to prepare the signing keys")?;
+        // A first key is activated by Tessera itself, audited as such.
+        let activated = |kid: &str| admin.key_activated(&Acting::system(), kid);
+        ensure_active_key(
+            &store,
+            &dir,
+            settings.token.algorithm,
+            clock.as_ref(),
+            &activated,
+        )
+        .await
+        .context("Failed to prepare the signing keys")?;
         let ttl = time::Duration::seconds(i64::from(settings.token.ttl_seconds));
         let keys = KeyRing::load(&store, dir, ttl, clock.as_ref())
             .await

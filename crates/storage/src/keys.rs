@@ -1,8 +1,10 @@
 //! [`KeyStore`]: signing key records and leases.
 
+use tessera_core::audit::NewAuditEvent;
 use tessera_core::store::{KeyStore, SigningKeyRecord, StoreError};
 use time::OffsetDateTime;
 
+use crate::audit::insert_audit;
 use crate::error::db;
 use crate::rows;
 use crate::sql_store::{SqlStore, epoch};
@@ -57,7 +59,13 @@ impl KeyStore for SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(kid = %kid))]
-    async fn activate_signing_key(&self, kid: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+    async fn activate_signing_key(
+        &self,
+        kid: &str,
+        at: OffsetDateTime,
+        event: &NewAuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(db)?;
         let updated = sqlx::query(
             "UPDATE signing_keys SET activated_at = $1, \
              activation_seq = (SELECT COALESCE(MAX(activation_seq), 0) + 1 FROM signing_keys) \
@@ -65,14 +73,15 @@ impl KeyStore for SqlStore {
         )
         .bind(epoch(at))
         .bind(kid.to_owned())
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(db)?
         .rows_affected();
         if updated == 0 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
+        insert_audit(&mut *tx, event).await?;
+        tx.commit().await.map_err(db)
     }
 
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {

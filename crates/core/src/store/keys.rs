@@ -1,6 +1,7 @@
 //! Signing key records: which keys exist and which is active, so every
 //! replica agrees; the private keys stay in the key directory.
 
+use crate::audit::NewAuditEvent;
 use crate::store::StoreError;
 use time::OffsetDateTime;
 
@@ -25,8 +26,14 @@ pub struct SigningKeyRecord {
 pub trait KeyStore: Send + Sync + 'static {
     /// Registers a signing key; a key already registered is left as it is.
     async fn register_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
-    /// Makes `kid` the active key from `at` on; `NotFound` if it is not registered.
-    async fn activate_signing_key(&self, kid: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Makes `kid` the active key from `at` on and records `event`, in one
+    /// transaction; `NotFound`, and no event, if it is not registered.
+    async fn activate_signing_key(
+        &self,
+        kid: &str,
+        at: OffsetDateTime,
+        event: &NewAuditEvent,
+    ) -> Result<(), StoreError>;
     /// Every registered key, in order of activation (never-activated keys first).
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
 

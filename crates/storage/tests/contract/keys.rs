@@ -3,11 +3,12 @@
 //!
 //! [`KeyStore`]: tessera_core::store::KeyStore
 
+use tessera_core::audit::{AuditAction, AuditQuery, NewAuditEvent};
 use tessera_core::store::prelude::*;
 use tessera_core::store::{SigningKeyRecord, StoreError};
 use time::{Duration, OffsetDateTime};
 
-use crate::{T0, TestStore, race};
+use crate::{T0, TestStore, fixtures, race};
 
 fn key(kid: &str, created_at: OffsetDateTime) -> SigningKeyRecord {
     SigningKeyRecord {
@@ -43,7 +44,7 @@ async fn registering_a_key_again_leaves_the_first_record_as_it_is() {
     let store = TestStore::new().await;
     store.register_signing_key(&key("k1", T0)).await.unwrap();
     store
-        .activate_signing_key("k1", T0 + Duration::hours(1))
+        .activate_signing_key("k1", T0 + Duration::hours(1), &activated())
         .await
         .unwrap();
     let first = store.signing_keys().await.unwrap();
@@ -62,7 +63,7 @@ async fn activating_a_key_that_is_not_registered_is_not_found() {
     let store = TestStore::new().await;
     store.register_signing_key(&key("k1", T0)).await.unwrap();
 
-    let result = store.activate_signing_key("k2", T0).await;
+    let result = store.activate_signing_key("k2", T0, &activated()).await;
 
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
     assert_eq!(store.signing_keys().await.unwrap()[0].activation_seq, None);
@@ -80,11 +81,11 @@ async fn keys_come_in_order_of_activation_with_never_activated_keys_first() {
     }
 
     store
-        .activate_signing_key("c", T0 + Duration::hours(1))
+        .activate_signing_key("c", T0 + Duration::hours(1), &activated())
         .await
         .unwrap();
     store
-        .activate_signing_key("a", T0 + Duration::hours(2))
+        .activate_signing_key("a", T0 + Duration::hours(2), &activated())
         .await
         .unwrap();
 
@@ -101,15 +102,18 @@ async fn activating_a_key_again_makes_it_the_active_one_again() {
     let store = TestStore::new().await;
     store.register_signing_key(&key("old", T0)).await.unwrap();
     store.register_signing_key(&key("new", T0)).await.unwrap();
-    store.activate_signing_key("old", T0).await.unwrap();
     store
-        .activate_signing_key("new", T0 + Duration::hours(1))
+        .activate_signing_key("old", T0, &activated())
+        .await
+        .unwrap();
+    store
+        .activate_signing_key("new", T0 + Duration::hours(1), &activated())
         .await
         .unwrap();
 
     // Rolling back to the previous key.
     store
-        .activate_signing_key("old", T0 + Duration::hours(2))
+        .activate_signing_key("old", T0 + Duration::hours(2), &activated())
         .await
         .unwrap();
 
@@ -233,4 +237,33 @@ async fn of_servers_claiming_a_lease_at_once_exactly_one_gets_it() {
                 .unwrap()
         );
     }
+}
+
+/// The event an activation records in these tests.
+fn activated() -> NewAuditEvent {
+    fixtures::event(AuditAction::KeyActivated)
+}
+
+#[tokio::test]
+async fn an_activation_stores_its_event_and_a_refused_one_none() {
+    let store = TestStore::new().await;
+    store.register_signing_key(&key("k1", T0)).await.unwrap();
+
+    store
+        .activate_signing_key("k1", T0, &activated())
+        .await
+        .unwrap();
+    let missing = store.activate_signing_key("nope", T0, &activated()).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+
+    let events = store
+        .audit_events(&AuditQuery {
+            organisation_id: None,
+            before: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event.action, AuditAction::KeyActivated);
 }

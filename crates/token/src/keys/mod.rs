@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tessera_core::Clock;
+use tessera_core::audit::NewAuditEvent;
 use tessera_core::store::{KeyStore, SigningKeyRecord};
 use time::{Duration, OffsetDateTime};
 
@@ -142,14 +143,20 @@ fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
     })
 }
 
+/// The audit event of activating a key, made by the caller: what is
+/// audited is decided by the use cases, not by the token path.
+pub type ActivationEvent<'a> = &'a (dyn Fn(&str) -> NewAuditEvent + Send + Sync);
+
 /// Registers every key of the directory in the store and makes sure one is
 /// active: on a first start with no key, one of `alg` is generated; with
-/// keys but none active, the newest becomes active.
+/// keys but none active, the newest becomes active, recorded with the
+/// event `activated` makes for it.
 pub async fn ensure_active_key(
     store: &dyn KeyStore,
     dir: &KeyDirectory,
     alg: Algorithm,
     clock: &dyn Clock,
+    activated: ActivationEvent<'_>,
 ) -> Result<(), KeyError> {
     // Replicas starting together on an empty database must not each
     // activate a key of their own: one claims the set-up, the others wait
@@ -167,7 +174,7 @@ pub async fn ensure_active_key(
             .try_lease(KEY_SETUP_LEASE, &holder, now, now + KEY_SETUP_LEASE_TIME)
             .await?
         {
-            let result = set_up_first_key(store, dir, alg, clock).await;
+            let result = set_up_first_key(store, dir, alg, clock, activated).await;
             store.release_lease(KEY_SETUP_LEASE, &holder).await?;
             return result;
         }
@@ -190,6 +197,7 @@ async fn set_up_first_key(
     dir: &KeyDirectory,
     alg: Algorithm,
     clock: &dyn Clock,
+    activated: ActivationEvent<'_>,
 ) -> Result<(), KeyError> {
     let mut keys = dir.load_all()?;
     if keys.is_empty() {
@@ -205,7 +213,9 @@ async fn set_up_first_key(
             .filter(|r| keys.contains_key(&r.kid))
             .max_by_key(|r| (r.created_at, r.kid.clone()));
         if let Some(newest) = newest {
-            store.activate_signing_key(&newest.kid, clock.now()).await?;
+            store
+                .activate_signing_key(&newest.kid, clock.now(), &activated(&newest.kid))
+                .await?;
             tracing::info!(kid = %newest.kid, "activated signing key");
         }
     }
