@@ -96,6 +96,23 @@ async fn commit_deletion(
     Ok(true)
 }
 
+/// Takes `client_id`'s application row for the rest of `tx` (a row lock
+/// on PostgreSQL, the write lock on SQLite); `false` if there is none.
+/// Every change to an application's credentials takes it first, so changes
+/// running at once wait in one order instead of deadlocking.
+async fn take_application(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    client_id: ClientId,
+) -> Result<bool, StoreError> {
+    let found = sqlx::query("UPDATE applications SET updated_at = updated_at WHERE client_id = $1")
+        .bind(client_id.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+    Ok(found > 0)
+}
+
 /// Inserts an application's permission rows inside `tx`.
 async fn insert_permissions(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -253,14 +270,7 @@ impl AdminStore for SqlStore {
         event: &NewAuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
-        let found =
-            sqlx::query("UPDATE applications SET updated_at = updated_at WHERE client_id = $1")
-                .bind(client_id.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?
-                .rows_affected();
-        if found == 0 {
+        if !take_application(&mut tx, client_id).await? {
             return Err(StoreError::NotFound);
         }
         sqlx::query("DELETE FROM application_permissions WHERE client_id = $1")
@@ -285,14 +295,7 @@ impl AdminStore for SqlStore {
         // credentials takes it: a permission change running at once would
         // otherwise hold the rows deleted below while waiting for the row
         // this deletion holds (a deadlock on PostgreSQL).
-        let found =
-            sqlx::query("UPDATE applications SET updated_at = updated_at WHERE client_id = $1")
-                .bind(client_id.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?
-                .rows_affected();
-        if found == 0 {
+        if !take_application(&mut tx, client_id).await? {
             return Ok(false);
         }
         // Children first: SQLite enforces the cascade only when a connection
@@ -344,17 +347,9 @@ impl AdminStore for SqlStore {
     ) -> Result<(), StoreError> {
         let r = &secret.record;
         let mut tx = self.pool().begin().await.map_err(db)?;
-        // Touching the application row first serialises concurrent creations
-        // for one application (a row lock on PostgreSQL, the write lock on
-        // SQLite), so the count below cannot be raced past five.
-        let found = sqlx::query("UPDATE applications SET updated_at = $1 WHERE client_id = $2")
-            .bind(epoch(r.created_at))
-            .bind(r.client_id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?
-            .rows_affected();
-        if found == 0 {
+        // Taking the application row first serialises concurrent creations
+        // for one application, so the count below cannot be raced past five.
+        if !take_application(&mut tx, r.client_id).await? {
             return Err(StoreError::NotFound);
         }
         let count: i64 =
