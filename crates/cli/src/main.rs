@@ -1,5 +1,10 @@
 //! `tessera`: the one binary. Serves the token service and manages its
 //! records from the command line.
+//!
+//! Owns: the clap commands, what they print, the demo data, and how a
+//! refusal ends (`exit`). Every change a command makes goes through the use
+//! cases of `tessera-admin` as `Acting::cli()`; nothing here checks a rule,
+//! writes SQL or writes an audit event. Nothing depends on this crate.
 
 mod cli;
 mod commands;
