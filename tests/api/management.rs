@@ -1007,3 +1007,62 @@ async fn user_creation_names_the_invalid_field() {
     .await;
     assert_eq!(country["field"], "country");
 }
+
+#[tokio::test]
+async fn names_that_could_deceive_a_reader_are_refused() {
+    let w = world().await;
+    let app = &w.app;
+    let secrets = format!("/api/v1/applications/{}/secrets", w.client_a.client_id);
+    // A right-to-left override (U+202E) makes a name read backwards from
+    // that point; a line separator breaks a listing in two.
+    for name in [
+        "Secret by VM\u{202E}exe.gpj",
+        "Secret\u{2028}by VM",
+        "Secret\u{200B}",
+        "Old\u{0007}",
+    ] {
+        let refused = assert_problem(
+            app.api_post(&secrets, Some(&w.manager_a), &json!({"name": name}))
+                .await,
+            422,
+        )
+        .await;
+        assert_eq!(refused["field"], "name", "{name:?}");
+    }
+    for email in ["ann\u{202E}@example.org", "ann@exa\u{2029}mple.org"] {
+        let refused = assert_problem(
+            app.api_post(
+                "/api/v1/users",
+                Some(&w.admin),
+                &json!({"email": email, "role": "admin"}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(refused["field"], "email", "{email:?}");
+    }
+    // Nothing was created.
+    let detail = json_of(
+        app.api_get(
+            &format!("/api/v1/applications/{}", w.client_a.client_id),
+            Some(&w.manager_a),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(detail["secrets"].as_array().unwrap().len(), 1);
+    // Letters of any script stay welcome.
+    let created = json_of(
+        app.api_post(
+            &secrets,
+            Some(&w.manager_a),
+            &json!({"name": "Clé de Zoë — ВМ"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(created["name"], "Clé de Zoë — ВМ");
+}

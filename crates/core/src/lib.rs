@@ -20,6 +20,7 @@ pub mod resource;
 pub mod secret;
 pub mod session;
 pub mod store;
+pub mod text;
 pub mod token;
 pub mod user;
 

@@ -8,6 +8,7 @@
 use crate::actor::ActorRecord;
 use crate::ids::{ClientId, SecretId};
 use crate::password::PhcHash;
+use crate::text::is_deceptive;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
@@ -87,7 +88,7 @@ impl SecretName {
     pub fn parse(s: &str) -> Result<Self, SecretError> {
         let s = s.trim();
         let len = s.chars().count();
-        if len == 0 || len > 100 || s.chars().any(char::is_control) {
+        if len == 0 || len > 100 || s.chars().any(is_deceptive) {
             return Err(SecretError::InvalidName);
         }
         Ok(Self(s.to_owned()))

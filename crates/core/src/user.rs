@@ -4,6 +4,7 @@
 //! session is MFA. Both are generated here and handed out exactly once.
 
 use crate::ids::{OrganisationId, UserId};
+use crate::text::is_deceptive;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
@@ -44,7 +45,7 @@ impl Email {
     pub fn parse(s: &str) -> Result<Self, UserError> {
         let s = s.trim();
         let (local, domain) = s.split_once('@').ok_or(UserError::InvalidEmail)?;
-        let bad = |c: char| c.is_whitespace() || c.is_control() || c == ':' || c == '@';
+        let bad = |c: char| c.is_whitespace() || is_deceptive(c) || c == ':' || c == '@';
         if s.len() > 254
             || local.is_empty()
             || domain.len() < 3
