@@ -1066,3 +1066,47 @@ async fn names_that_could_deceive_a_reader_are_refused() {
     .await;
     assert_eq!(created["name"], "Clé de Zoë — ВМ");
 }
+
+#[tokio::test]
+async fn answers_that_carry_a_credential_are_never_cached() {
+    let w = world().await;
+    let app = &w.app;
+    let signed_in = app
+        .try_login(
+            &w.manager_a_user.email,
+            &w.manager_a_user.password,
+            &app.totp_code_at(&w.manager_a_user, 1),
+        )
+        .await;
+    let created_secret = app
+        .api_post(
+            &format!("/api/v1/applications/{}/secrets", w.client_a.client_id),
+            Some(&w.manager_a),
+            &json!({"name": "Secret by VM"}),
+        )
+        .await;
+    let created_user = app
+        .api_post(
+            "/api/v1/users",
+            Some(&w.admin),
+            &json!({"email": "new@example.org", "role": "admin"}),
+        )
+        .await;
+    let me = app.api_get("/api/v1/me", Some(&w.manager_a)).await;
+    for (what, response, status) in [
+        ("session", signed_in, 201),
+        ("secret", created_secret, 201),
+        ("user", created_user, 201),
+        ("me", me, 200),
+    ] {
+        assert_eq!(response.status(), status, "{what}");
+        assert_eq!(
+            response
+                .headers()
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{what}"
+        );
+    }
+}
