@@ -335,3 +335,59 @@ async fn refusals_exit_with_codes_scripts_can_branch_on() {
     let usage = app.cli(&["secret", "delete", "--client-id", &id]);
     assert_eq!(usage.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn variables_that_name_no_setting_are_ignored_with_a_warning() {
+    let app = spawn_app().await;
+    // What a container platform injects for a service named `tessera`.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "--json",
+            "org",
+            "create",
+            "--name",
+            "Injected",
+            "--country",
+            "NL",
+        ])
+        .current_dir(app.dir.path())
+        .env("TESSERA_DATABASE_URL", app.database.url())
+        .env("TESSERA_KEYS_DIR", &app.keys_dir)
+        .env("TESSERA_PORT", "tcp://10.0.0.7:8080")
+        .env("TESSERA_SERVICE_HOST", "10.0.0.7")
+        .env("TESSERA_TOKEN__TTL_SECNODS", "60")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let warned = stderr(&output);
+    for name in [
+        "TESSERA_PORT",
+        "TESSERA_SERVICE_HOST",
+        "TESSERA_TOKEN__TTL_SECNODS",
+    ] {
+        assert!(warned.contains(name), "{name}: {warned}");
+    }
+    assert!(
+        !warned.contains("10.0.0.7"),
+        "values are not echoed: {warned}"
+    );
+    let org: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(org["name"], "Injected");
+
+    // A variable naming a setting still applies, and a bad value for it is
+    // still an error.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["keys", "list"])
+        .current_dir(app.dir.path())
+        .env("TESSERA_DATABASE_URL", app.database.url())
+        .env("TESSERA_KEYS_DIR", &app.keys_dir)
+        .env("TESSERA_TOKEN__TTL_SECONDS", "soon")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).to_lowercase().contains("ttl_seconds"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -37,8 +37,12 @@ fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> anyhow::Result<T> {
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings =
-        Settings::load(cli.config.as_deref()).context("Failed to load the configuration")?;
+    let (settings, ignored) = Settings::load_reporting(cli.config.as_deref())
+        .context("Failed to load the configuration")?;
+    for name in ignored {
+        // Before logging starts: to stderr, never the value.
+        eprintln!("warning: ignoring {name}: it names no setting");
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let json = cli.json;
     match cli.command {

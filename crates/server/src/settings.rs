@@ -195,8 +195,21 @@ pub enum LogFormat {
 
 impl Settings {
     /// Reads the defaults, then `config_file` if given, then `TESSERA_*`
-    /// variables. Fails on unknown keys, bad values, or a missing file.
+    /// variables. Fails on unknown keys in the file, bad values, or a
+    /// missing file; see [`Settings::load_reporting`] for the variables
+    /// that name no setting.
     pub fn load(config_file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        Self::load_reporting(config_file).map(|(settings, _)| settings)
+    }
+
+    /// [`Settings::load`], also answering the names of the `TESSERA_*`
+    /// variables that name no setting and were ignored (container
+    /// platforms inject such variables, `TESSERA_PORT` for a service named
+    /// `tessera`): the caller warns about them. A variable that names a
+    /// setting with a bad value is still an error.
+    pub fn load_reporting(
+        config_file: Option<&Path>,
+    ) -> Result<(Self, Vec<String>), Box<figment::Error>> {
         let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
         if let Some(path) = config_file {
             if !path.is_file() {
@@ -207,13 +220,34 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment.merge(
-            Env::prefixed("TESSERA_")
-                .split("__")
-                // Variables of the test harness share the prefix.
-                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")),
-        );
-        figment.extract().map_err(Box::new)
+        // Every setting has its key in the defaults (a key absent there
+        // is refused in a file), so a variable whose key is not there names
+        // no setting. Variables of the test harness share the prefix.
+        let defaults = Figment::from(Toml::string(DEFAULT_TOML));
+        // Keys are compared as paths (`token.ttl_seconds`), whatever the
+        // variable's case and whether `__` is split yet.
+        let names_a_setting = move |key: &figment::value::UncasedStr| {
+            let path = key.as_str().to_ascii_lowercase().replace("__", ".");
+            defaults.find_value(&path).is_ok()
+        };
+        let env = Env::prefixed("TESSERA_")
+            .split("__")
+            .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"));
+        let ignored = env
+            .iter()
+            .filter(|(key, _)| !names_a_setting(key))
+            .map(|(key, _)| {
+                format!(
+                    "TESSERA_{}",
+                    key.as_str().replace('.', "__").to_ascii_uppercase()
+                )
+            })
+            .collect();
+        let settings = figment
+            .merge(env.filter(names_a_setting))
+            .extract()
+            .map_err(Box::new)?;
+        Ok((settings, ignored))
     }
 
     /// The issuer URL, without a trailing slash.
