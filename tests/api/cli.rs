@@ -391,3 +391,35 @@ async fn variables_that_name_no_setting_are_ignored_with_a_warning() {
         stderr(&output)
     );
 }
+
+#[tokio::test]
+async fn files_at_rest_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let app = spawn_app().await;
+    app.create_client(&["search-match-sandbox"]).await;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+    };
+    let mut private = vec![app.keys_dir.clone(), app.outbox.clone()];
+    for key in std::fs::read_dir(&app.keys_dir).unwrap() {
+        private.push(key.unwrap().path());
+    }
+    if let Some(file) = app.database.url().strip_prefix("sqlite://") {
+        let file = file.split('?').next().unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            private.push(std::path::PathBuf::from(format!("{file}{suffix}")));
+        }
+    }
+    for path in private {
+        assert_eq!(
+            mode(&path) & 0o077,
+            0,
+            "{} is {:o}",
+            path.display(),
+            mode(&path)
+        );
+    }
+}

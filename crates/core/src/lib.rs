@@ -15,6 +15,7 @@ pub mod clock;
 pub mod ids;
 pub mod organisation;
 pub mod password;
+pub mod private_fs;
 pub mod reminder;
 pub mod resource;
 pub mod secret;

@@ -12,10 +12,10 @@ pub enum StorageError {
     /// The URL names no supported database.
     #[error("unsupported database URL (use sqlite:… or postgres://…)")]
     UnsupportedUrl,
-    /// The SQLite file's folder could not be created.
-    #[error("could not create the database folder {path}: {source}")]
+    /// The SQLite file or its folder could not be created.
+    #[error("could not create the database file or folder {path}: {source}")]
     CreateDir {
-        /// The folder.
+        /// The file or folder.
         path: String,
         /// Why.
         source: std::io::Error,

@@ -67,7 +67,8 @@ pub(crate) fn epoch(t: OffsetDateTime) -> i64 {
     t.unix_timestamp()
 }
 
-/// Creates the folder of a SQLite file URL such as `sqlite://data/tessera.db`.
+/// Creates the folder and the file of a SQLite file URL such as
+/// `sqlite://data/tessera.db`, both owner-only, unless they exist.
 fn create_sqlite_dir(url: &str) -> Result<(), StorageError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let path = rest.split('?').next().unwrap_or_default();
@@ -78,12 +79,17 @@ fn create_sqlite_dir(url: &str) -> Result<(), StorageError> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir).map_err(|source| StorageError::CreateDir {
+        tessera_core::private_fs::create_dir(dir).map_err(|source| StorageError::CreateDir {
             path: dir.display().to_string(),
             source,
         })?;
     }
-    Ok(())
+    tessera_core::private_fs::create_file(Path::new(path)).map_err(|source| {
+        StorageError::CreateDir {
+            path: path.to_owned(),
+            source,
+        }
+    })
 }
 
 impl SqlStore {

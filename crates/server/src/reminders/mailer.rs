@@ -49,7 +49,7 @@ impl Mailer {
     pub fn from_settings(settings: &EmailSettings) -> Result<Self, MailerError> {
         match settings.transport {
             EmailTransport::Outbox => {
-                std::fs::create_dir_all(&settings.outbox_dir).map_err(|source| {
+                tessera_core::private_fs::create_dir(&settings.outbox_dir).map_err(|source| {
                     MailerError::Outbox {
                         path: settings.outbox_dir.display().to_string(),
                         source,

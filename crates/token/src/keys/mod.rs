@@ -133,11 +133,7 @@ pub fn active_record(records: &[SigningKeyRecord]) -> Option<&SigningKeyRecord> 
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|source| KeyError::Io {
+    tessera_core::private_fs::create_dir(dir).map_err(|source| KeyError::Io {
         path: dir.display().to_string(),
         source,
     })
