@@ -240,9 +240,9 @@ async fn a_full_verification_queue_answers_429_with_retry_after() {
 }
 
 #[tokio::test]
-async fn failures_for_one_client_are_limited_but_its_cached_secret_is_not() {
+async fn failures_for_one_client_from_one_address_are_limited_but_its_cached_secret_is_not() {
     let app = spawn_app_with(|settings| {
-        settings.verification.max_failures_per_client = 3;
+        settings.verification.max_failures_per_client_address = 3;
         settings.verification.max_failures_per_address = 0;
     })
     .await;
@@ -281,7 +281,7 @@ async fn failures_for_one_client_are_limited_but_its_cached_secret_is_not() {
 #[tokio::test]
 async fn failures_from_one_address_are_limited() {
     let app = spawn_app_with(|settings| {
-        settings.verification.max_failures_per_client = 0;
+        settings.verification.max_failures_per_client_address = 0;
         settings.verification.max_failures_per_address = 5;
     })
     .await;

@@ -13,6 +13,7 @@
     reason = "helpers are test code: a failed step must fail the test"
 )]
 
+mod attack;
 mod audit;
 mod cli;
 mod discovery;

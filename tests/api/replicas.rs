@@ -276,7 +276,7 @@ async fn replica(app: &TestApp) -> ServeProcess {
         app,
         &[
             ("TESSERA_REMINDERS__ENABLED", "false"),
-            ("TESSERA_VERIFICATION__MAX_FAILURES_PER_CLIENT", "0"),
+            ("TESSERA_VERIFICATION__MAX_FAILURES_PER_CLIENT_ADDRESS", "0"),
             ("TESSERA_VERIFICATION__MAX_FAILURES_PER_ADDRESS", "0"),
         ],
     )

@@ -10,10 +10,14 @@ use std::net::IpAddr;
 use tessera_core::actor::ActorRecord;
 use tessera_core::audit::{AuditAction, AuditOutcome, NewAuditEvent};
 use tessera_core::ids::SessionId;
-use tessera_core::session::{Session, SessionToken, check_new_password, matching_totp_step};
+use tessera_core::session::{
+    LoginAttempt, Session, SessionToken, check_new_password, matching_totp_step,
+};
+use tessera_core::store::UserCredentials;
 use tessera_core::user::{Email, User};
 use time::OffsetDateTime;
 
+use crate::checks::{Admitted, Attempt, BUSY_RETRY_AFTER_SECONDS};
 use crate::{Acting, Admin, AdminError, Invalid};
 
 /// Why a sign-in was refused. Callers answer every refusal alike.
@@ -65,6 +69,12 @@ impl Admin {
     }
 
     /// Signs a user in with email, password and TOTP code.
+    ///
+    /// Before any database or argon2 work, the client address must be
+    /// within its failure limit and a password-check place must be free
+    /// (else [`AdminError::TooManyAttempts`]). The attempt is then reserved
+    /// in the database before the password is checked, so concurrent
+    /// attempts cannot buy more guesses than sequential ones.
     #[tracing::instrument(skip_all)]
     pub async fn sign_in(
         &self,
@@ -74,16 +84,58 @@ impl Admin {
         client_address: Option<IpAddr>,
     ) -> Result<SignedIn, SignInError> {
         let now = self.clock.now();
+        let (attempt, result) = match self.checks.limited(client_address, now.unix_timestamp()) {
+            Some(retry_after_seconds) => (
+                Attempt::Limited,
+                Err(AdminError::TooManyAttempts {
+                    retry_after_seconds,
+                }
+                .into()),
+            ),
+            None => match self.checks.admit() {
+                None => (
+                    Attempt::Busy,
+                    Err(AdminError::TooManyAttempts {
+                        retry_after_seconds: BUSY_RETRY_AFTER_SECONDS,
+                    }
+                    .into()),
+                ),
+                Some(admitted) => {
+                    self.check_sign_in(admitted, email, password, totp_code, client_address)
+                        .await
+                }
+            },
+        };
+        if attempt == Attempt::Refused || attempt == Attempt::Locked {
+            self.checks.failed(client_address, now.unix_timestamp());
+        }
+        self.checks.count(attempt);
+        result
+    }
+
+    /// The checks of a sign-in admitted to the password-check pool.
+    async fn check_sign_in(
+        &self,
+        admitted: Admitted,
+        email: &str,
+        password: SecretString,
+        totp_code: &SecretString,
+        client_address: Option<IpAddr>,
+    ) -> (Attempt, Result<SignedIn, SignInError>) {
+        let now = self.clock.now();
         let credentials = match Email::parse(email) {
-            Ok(email) => self
-                .store
-                .user_credentials(&email)
-                .await
-                .map_err(AdminError::from)?,
+            Ok(email) => match self.store.user_credentials(&email).await {
+                Ok(found) => found,
+                Err(e) => return (Attempt::Refused, Err(AdminError::from(e).into())),
+            },
             Err(_) => None,
         };
         let Some(credentials) = credentials else {
-            self.verify(password, None).await?;
+            // The same argon2 work as for a real account, so timing tells
+            // nothing.
+            if let Err(e) = admitted.verify(password, None).await {
+                return (Attempt::Refused, Err(e.into()));
+            }
             let stranger = ActorRecord::anonymous(email);
             let target = stranger.label().to_owned();
             let event = self.sign_in_event(
@@ -94,26 +146,53 @@ impl Admin {
                 client_address,
                 AuditOutcome::Failure,
             );
-            self.store
-                .record_audit_event(&event)
-                .await
-                .map_err(AdminError::from)?;
-            return Err(SignInError::Refused);
+            let recorded = self.store.record_audit_event(&event).await;
+            return (
+                Attempt::Refused,
+                recorded
+                    .map_err(|e| AdminError::from(e).into())
+                    .and(Err(SignInError::Refused)),
+            );
         };
-        let user = credentials.user;
-        let as_user = ActorRecord::User {
-            id: user.id,
-            email: user.email.as_ref().to_owned(),
-        };
-        let target = user.email.as_ref().to_owned();
-        let state = self
-            .store
-            .login_state(user.id)
+        match self
+            .check_credentials(
+                admitted,
+                credentials,
+                password,
+                totp_code,
+                client_address,
+                now,
+            )
             .await
-            .map_err(AdminError::from)?;
-        let locked = state.is_locked(now);
+        {
+            Ok((attempt, signed_in)) => (attempt, signed_in.ok_or(SignInError::Refused)),
+            Err(e) => (Attempt::Refused, Err(e.into())),
+        }
+    }
+
+    /// Checks a known user's password and code: `Some` session when they
+    /// match and the account may sign in.
+    async fn check_credentials(
+        &self,
+        admitted: Admitted,
+        credentials: UserCredentials,
+        password: SecretString,
+        totp_code: &SecretString,
+        client_address: Option<IpAddr>,
+        now: OffsetDateTime,
+    ) -> Result<(Attempt, Option<SignedIn>), AdminError> {
+        let user = credentials.user;
+        let reserved = self
+            .store
+            .reserve_login_attempt(
+                user.id,
+                self.login.max_failed_attempts,
+                now,
+                now + self.login.lockout,
+            )
+            .await?;
         // Verify even when locked, so a locked account costs and answers the same.
-        let password_ok = self
+        let password_ok = admitted
             .verify(password, Some(credentials.password_hash))
             .await?;
         let step = matching_totp_step(
@@ -124,57 +203,92 @@ impl Admin {
         );
         let mut accepted = false;
         // The step is recorded only after the password matched, so a
-        // stranger cannot use up the owner's codes.
-        if !locked
+        // stranger cannot use up the owner's codes; a user who may not sign
+        // in (invited, disabled) is refused like a wrong password.
+        if let LoginAttempt::Reserved { .. } = reserved
             && password_ok
+            && user.status.may_sign_in()
             && let Some(step) = step
         {
-            accepted = self
-                .store
-                .accept_totp_step(user.id, step)
-                .await
-                .map_err(AdminError::from)?;
+            accepted = self.store.accept_totp_step(user.id, step).await?;
         }
         if !accepted {
-            let failure = self.sign_in_event(
-                as_user,
-                Some(&user),
-                AuditAction::SessionFailed,
-                target.clone(),
-                client_address,
-                AuditOutcome::Failure,
-            );
-            if locked {
-                self.store
-                    .record_audit_event(&failure)
-                    .await
-                    .map_err(AdminError::from)?;
-            } else {
-                let lock = self.sign_in_event(
-                    ActorRecord::System,
-                    Some(&user),
-                    AuditAction::AccountLocked,
-                    target,
-                    client_address,
-                    AuditOutcome::Success,
-                );
-                let just_locked = self
-                    .store
-                    .record_login_failure(
-                        user.id,
-                        self.login.max_failed_attempts,
-                        now + self.login.lockout,
-                        &failure,
-                        &lock,
-                    )
-                    .await
-                    .map_err(AdminError::from)?;
-                if just_locked {
-                    tracing::warn!(user_id = %user.id, "account locked after repeated failed sign-ins");
-                }
-            }
-            return Err(SignInError::Refused);
+            return self.refuse(&user, reserved, client_address).await;
         }
+        self.start_session(user, client_address, now)
+            .await
+            .map(|signed_in| (Attempt::Success, Some(signed_in)))
+    }
+
+    /// Records a refused sign-in: its failure event, and the lock when it
+    /// was the last attempt allowed.
+    async fn refuse(
+        &self,
+        user: &User,
+        reserved: LoginAttempt,
+        client_address: Option<IpAddr>,
+    ) -> Result<(Attempt, Option<SignedIn>), AdminError> {
+        let target = user.email.as_ref().to_owned();
+        let failure = self.sign_in_event(
+            ActorRecord::User {
+                id: user.id,
+                email: target.clone(),
+            },
+            Some(user),
+            AuditAction::SessionFailed,
+            target,
+            client_address,
+            AuditOutcome::Failure,
+        );
+        let attempt = match reserved {
+            LoginAttempt::Locked => Attempt::Locked,
+            LoginAttempt::Reserved { .. } => Attempt::Refused,
+        };
+        self.refuse_reserved(user, reserved, failure, client_address)
+            .await?;
+        Ok((attempt, None))
+    }
+
+    /// Records `failure` of a reserved attempt, with the account's lock when
+    /// it was the last one allowed (the attempt's hold becomes the lock);
+    /// an unreserved attempt (the account was locked) records the failure
+    /// only.
+    async fn refuse_reserved(
+        &self,
+        user: &User,
+        reserved: LoginAttempt,
+        failure: NewAuditEvent,
+        client_address: Option<IpAddr>,
+    ) -> Result<(), AdminError> {
+        let LoginAttempt::Reserved { last } = reserved else {
+            self.store.record_audit_event(&failure).await?;
+            return Ok(());
+        };
+        let lock = self.sign_in_event(
+            ActorRecord::System,
+            Some(user),
+            AuditAction::AccountLocked,
+            user.email.as_ref().to_owned(),
+            client_address,
+            AuditOutcome::Success,
+        );
+        let lock_until = self.clock.now() + self.login.lockout;
+        self.store
+            .record_login_failure(user.id, &failure, last.then_some((lock_until, &lock)))
+            .await?;
+        if last {
+            tracing::warn!(user_id = %user.id, "account locked after repeated failed password checks");
+        }
+        Ok(())
+    }
+
+    /// Stores a new session for `user`, who proved who they are.
+    async fn start_session(
+        &self,
+        user: User,
+        client_address: Option<IpAddr>,
+        now: OffsetDateTime,
+    ) -> Result<SignedIn, AdminError> {
         // Sessions that ended without a sign-out are swept here, so the
         // table holds only usable ones without a background task.
         if let Err(e) = self
@@ -196,7 +310,10 @@ impl Admin {
             last_seen_at: now,
         };
         let event = self.sign_in_event(
-            as_user,
+            ActorRecord::User {
+                id: user.id,
+                email: user.email.as_ref().to_owned(),
+            },
             Some(&user),
             AuditAction::SessionCreated,
             session.id.to_string(),
@@ -205,8 +322,7 @@ impl Admin {
         );
         self.store
             .record_sign_in(&session, &token.hash(), &event)
-            .await
-            .map_err(AdminError::from)?;
+            .await?;
         let expires_at = self.sessions.expires_at(&session);
         Ok(SignedIn {
             token,
@@ -233,6 +349,11 @@ impl Admin {
         let Some(user) = self.store.user(session.user_id).await? else {
             return Ok(None);
         };
+        // A disabled user's sessions stop at once, whatever ended them.
+        if !user.status.may_sign_in() {
+            self.store.delete_session(session.id).await?;
+            return Ok(None);
+        }
         self.store.touch_session(session.id, now).await?;
         session.last_seen_at = now;
         Ok(Some((user, session)))
@@ -255,7 +376,9 @@ impl Admin {
     }
 
     /// Changes the acting user's own password after checking the current
-    /// one, and ends their other sessions.
+    /// one, and ends their other sessions. A wrong current password counts
+    /// towards the account's lock like a failed sign-in, reserved before
+    /// the check the same way; a locked account changes nothing.
     pub async fn change_password(
         &self,
         acting: &Acting,
@@ -274,19 +397,42 @@ impl Admin {
         let target = user.email.as_ref().to_owned();
         let credentials = self.store.user_credentials(&user.email).await?;
         let hash = credentials.map(|c| c.password_hash);
-        let policy = check_new_password(current.expose_secret(), new.expose_secret());
-        if !self.verify(current, hash).await? {
-            let event = self.event(
+        check_new_password(current.expose_secret(), new.expose_secret()).map_err(Invalid::from)?;
+        let admitted = self.checks.admit().ok_or(AdminError::TooManyAttempts {
+            retry_after_seconds: BUSY_RETRY_AFTER_SECONDS,
+        })?;
+        let now = self.clock.now();
+        let reserved = self
+            .store
+            .reserve_login_attempt(
+                user.id,
+                self.login.max_failed_attempts,
+                now,
+                now + self.login.lockout,
+            )
+            .await?;
+        if reserved == LoginAttempt::Locked {
+            let state = self.store.login_state(user.id).await?;
+            let retry_after_seconds = state
+                .locked_until
+                .map_or(0, |until| (until - now).whole_seconds())
+                .max(1);
+            return Err(AdminError::TooManyAttempts {
+                retry_after_seconds: u64::try_from(retry_after_seconds).unwrap_or(1),
+            });
+        }
+        if !admitted.verify(current, hash).await? {
+            let failure = self.event(
                 acting,
                 user.organisation_id,
                 AuditAction::PasswordChanged,
-                target,
+                target.clone(),
                 AuditOutcome::Failure,
             );
-            self.store.record_audit_event(&event).await?;
+            self.refuse_reserved(&user, reserved, failure, acting.client_address())
+                .await?;
             return Err(Invalid::WrongCurrentPassword.into());
         }
-        policy.map_err(Invalid::from)?;
         let hash = self.hash(new).await?;
         let event = self.event(
             acting,
@@ -295,6 +441,7 @@ impl Admin {
             target,
             AuditOutcome::Success,
         );
+        // The right current password ends the attempt like a sign-in would.
         self.store
             .change_password(user.id, &hash, session.id, &event)
             .await?;

@@ -28,6 +28,13 @@ pub enum AdminError {
     /// The change conflicts with what is stored.
     #[error("{0}")]
     Conflict(Conflict),
+    /// Too many attempts: the client address is past its failure limit,
+    /// the account is locked, or every password-check place is taken.
+    #[error("too many attempts; try again in {retry_after_seconds} seconds")]
+    TooManyAttempts {
+        /// How long to wait before trying again.
+        retry_after_seconds: u64,
+    },
     /// The database cannot be reached; the cause is logged, never shown.
     #[error("the database is unavailable")]
     Unavailable(#[source] Cause),

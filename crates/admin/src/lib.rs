@@ -20,6 +20,7 @@ mod accounts;
 mod acting;
 mod applications;
 mod audit;
+mod checks;
 mod error;
 mod keys;
 mod organisations;
@@ -29,6 +30,7 @@ mod users;
 
 pub use accounts::{SignInError, SignedIn};
 pub use acting::{Acting, Scope};
+pub use checks::{Attempt, CheckLimits};
 pub use error::{AdminError, Cause, Conflict, Field, Invalid, Missing};
 pub use secrets::CreatedSecret;
 pub use users::CreatedUser;
@@ -36,6 +38,8 @@ pub use users::CreatedUser;
 use secrecy::{ExposeSecret as _, SecretString};
 use std::sync::Arc;
 use tessera_core::Clock;
+
+use crate::checks::PasswordChecks;
 use tessera_core::password::{Hasher, PhcHash};
 use tessera_core::resource::ResourceCatalog;
 use tessera_core::session::{LoginPolicy, SessionPolicy};
@@ -45,7 +49,7 @@ use tessera_core::store::{CredentialsChanged, Store};
 #[derive(Clone)]
 pub struct Admin {
     store: Arc<dyn Store>,
-    hasher: Hasher,
+    checks: Arc<PasswordChecks>,
     clock: Arc<dyn Clock>,
     catalog: Arc<ResourceCatalog>,
     sessions: SessionPolicy,
@@ -69,6 +73,8 @@ pub struct Policies {
     pub sessions: SessionPolicy,
     /// When failed sign-ins lock an account.
     pub login: LoginPolicy,
+    /// How much password-checking work strangers can cause.
+    pub checks: CheckLimits,
 }
 
 impl Admin {
@@ -83,7 +89,7 @@ impl Admin {
     ) -> Self {
         Self {
             store,
-            hasher,
+            checks: Arc::new(PasswordChecks::new(hasher, policies.checks)),
             clock,
             catalog,
             sessions: policies.sessions,
@@ -111,7 +117,16 @@ impl Admin {
     /// The argon2id hasher (configured once: the token endpoint verifies
     /// with the same one).
     pub fn hasher(&self) -> &Hasher {
-        &self.hasher
+        self.checks.hasher()
+    }
+
+    /// Registers the use cases' metrics (`tessera_sign_in_attempts_total`)
+    /// in `registry`.
+    pub fn register_metrics(
+        &self,
+        registry: &prometheus::Registry,
+    ) -> Result<(), prometheus::Error> {
+        self.checks.register(registry)
     }
 
     /// The clock.
@@ -145,30 +160,11 @@ impl Admin {
 
     /// Hashes on a blocking thread: argon2 must not stall the executor.
     async fn hash(&self, value: SecretString) -> Result<PhcHash, AdminError> {
-        let hasher = self.hasher.clone();
+        let hasher = self.hasher().clone();
         tokio::task::spawn_blocking(move || hasher.hash(value.expose_secret().as_bytes()))
             .await
             .map_err(AdminError::internal)?
             .map_err(AdminError::internal)
-    }
-
-    /// Verifies on a blocking thread; without a hash, spends the same time
-    /// against the dummy hash and answers `false`.
-    async fn verify(
-        &self,
-        secret: SecretString,
-        hash: Option<PhcHash>,
-    ) -> Result<bool, AdminError> {
-        let hasher = self.hasher.clone();
-        tokio::task::spawn_blocking(move || {
-            let secret = secret.expose_secret().as_bytes();
-            match &hash {
-                Some(hash) => hasher.verify(secret, hash),
-                None => hasher.verify_dummy(secret),
-            }
-        })
-        .await
-        .map_err(AdminError::internal)
     }
 }
 

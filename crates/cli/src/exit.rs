@@ -41,7 +41,7 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
             eprintln!("error: {}: {invalid}", option(invalid.field()));
             return ExitCode::from(4);
         }
-        AdminError::Forbidden | AdminError::Conflict(_) => 4,
+        AdminError::Forbidden | AdminError::Conflict(_) | AdminError::TooManyAttempts { .. } => 4,
         AdminError::Unavailable(_) => 5,
         AdminError::Internal(_) => 1,
     };

@@ -13,6 +13,7 @@ pub mod application;
 pub mod audit;
 pub mod clock;
 pub mod ids;
+pub mod limiter;
 pub mod organisation;
 pub mod password;
 pub mod private_fs;

@@ -4,11 +4,19 @@
 //! Hashes are PHC strings carrying their own parameters, so raising the
 //! cost later leaves existing hashes verifiable. These calls take tens of
 //! milliseconds of CPU: async callers run them on a blocking thread.
+//!
+//! Verification works in memory kept for reuse rather than allocating the
+//! 19 MiB of a check afresh: checks run on whichever blocking thread is
+//! free, and fresh allocations from many threads leave the allocator
+//! holding far more memory than is ever in use. Kept, the memory in use is
+//! what the callers' concurrency bounds allow, and no more.
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, PasswordHasher as _, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex, PoisonError};
+use zeroize::Zeroize;
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,11 +75,40 @@ impl std::fmt::Debug for PhcHash {
     }
 }
 
-/// Hashes and verifies with one set of argon2id parameters.
+/// Hashes and verifies with one set of argon2id parameters. Clones share
+/// their working memory.
 #[derive(Clone)]
 pub struct Hasher {
     argon: Argon2<'static>,
     dummy: PhcHash,
+    memory: Arc<Memory>,
+}
+
+/// Most working memories kept for reuse: more than any configured
+/// concurrency, so only an absurd configuration allocates afresh.
+const MAX_KEPT_MEMORIES: usize = 64;
+
+/// argon2 working memories not in use, wiped.
+#[derive(Default)]
+struct Memory(Mutex<Vec<Vec<Block>>>);
+
+impl Memory {
+    /// Working memory of `blocks` blocks, reused when one is kept.
+    fn take(&self, blocks: usize) -> Vec<Block> {
+        let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let mut memory = kept.unwrap_or_default();
+        memory.resize(blocks, Block::default());
+        memory
+    }
+
+    /// Wipes `memory` (it held what a secret derived) and keeps it.
+    fn give_back(&self, mut memory: Vec<Block>) {
+        memory.iter_mut().for_each(Zeroize::zeroize);
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() < MAX_KEPT_MEMORIES {
+            kept.push(memory);
+        }
+    }
 }
 
 impl std::fmt::Debug for Hasher {
@@ -96,6 +133,7 @@ impl Hasher {
         let mut hasher = Self {
             argon,
             dummy: PhcHash(String::new()),
+            memory: Arc::default(),
         };
         hasher.dummy = hasher.hash(b"tessera-dummy-credential")?;
         Ok(hasher)
@@ -112,10 +150,37 @@ impl Hasher {
 
     /// Whether `secret` matches `hash`; a malformed hash matches nothing.
     pub fn verify(&self, secret: &[u8], hash: &PhcHash) -> bool {
-        match PasswordHash::new(hash.as_str()) {
-            Ok(parsed) => self.argon.verify_password(secret, &parsed).is_ok(),
-            Err(_) => false,
-        }
+        PasswordHash::new(hash.as_str())
+            .ok()
+            .and_then(|parsed| self.verify_parsed(secret, &parsed))
+            .unwrap_or(false)
+    }
+
+    /// Recomputes `hash` (with its own algorithm, version, parameters and
+    /// salt) for `secret` in kept memory and compares in constant time, as
+    /// argon2's own verifier does; `None` when the hash is unusable.
+    fn verify_parsed(&self, secret: &[u8], hash: &PasswordHash<'_>) -> Option<bool> {
+        let algorithm = Algorithm::try_from(hash.algorithm).ok()?;
+        let version = hash
+            .version
+            .map(Version::try_from)
+            .transpose()
+            .ok()?
+            .unwrap_or_default();
+        let params = Params::try_from(hash).ok()?;
+        let expected = hash.hash?;
+        let mut salt = [0u8; 64];
+        let salt = hash.salt?.decode_b64(&mut salt).ok()?;
+        let mut computed = [0u8; Output::MAX_LENGTH];
+        let computed = computed.get_mut(..expected.len())?;
+        let mut memory = self.memory.take(params.block_count());
+        let argon = Argon2::new(algorithm, version, params);
+        let hashed = argon.hash_password_into_with_memory(secret, salt, computed, &mut memory);
+        self.memory.give_back(memory);
+        hashed.ok()?;
+        let matched = Output::new(computed).ok()? == expected;
+        computed.zeroize();
+        Some(matched)
     }
 
     /// Spends the time of one verification and answers `false`: used when
@@ -162,6 +227,27 @@ mod tests {
     fn malformed_hash_matches_nothing() {
         assert!(!cheap().verify(b"x", &PhcHash::from_stored("garbage".into())));
         assert!(!cheap().verify_dummy(b"tessera-dummy-credential"));
+    }
+
+    #[test]
+    fn hashes_of_other_parameters_verify_in_reused_memory() {
+        let small = cheap();
+        let large = Hasher::new(Argon2Config {
+            memory_kib: 4096,
+            iterations: 2,
+            parallelism: 2,
+        })
+        .unwrap();
+        let (a, b) = (small.hash(b"one").unwrap(), large.hash(b"two").unwrap());
+        for _ in 0..3 {
+            assert!(small.verify(b"two", &b) && large.verify(b"one", &a));
+            assert!(!small.verify(b"one", &b) && !large.verify(b"two", &a));
+        }
+        assert_eq!(
+            small.memory.0.lock().unwrap().len(),
+            1,
+            "one memory, reused"
+        );
     }
 
     #[test]

@@ -117,6 +117,19 @@ pub struct LoginPolicy {
     pub lockout: Duration,
 }
 
+/// What a sign-in attempt may do, as reserved before its check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// Counted; `last` when it is the last before the lock, so the account
+    /// stays locked unless it succeeds.
+    Reserved {
+        /// The attempt that reached the limit.
+        last: bool,
+    },
+    /// The account is locked: refused unchecked, not counted.
+    Locked,
+}
+
 /// A user's sign-in state as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LoginState {

@@ -126,6 +126,13 @@ impl UserStatus {
         }
     }
 
+    /// Whether a user of this status may sign in and use a session: only
+    /// an active one (an invited user has not chosen a password yet; a
+    /// disabled one was stopped).
+    pub fn may_sign_in(self) -> bool {
+        self == Self::Active
+    }
+
     /// Parses a stored status.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|status| status.as_str() == s)

@@ -83,6 +83,14 @@ pub struct LoginSettings {
     pub max_failed_attempts: u32,
     /// How long a locked account stays locked, in seconds.
     pub lockout_seconds: u32,
+    /// argon2 password checks (sign-ins, password changes) running at once.
+    pub max_concurrent_checks: usize,
+    /// Password checks waiting for a running place; beyond that 429.
+    pub max_queued_checks: usize,
+    /// Failed sign-ins from one client address per window; 0 disables.
+    pub max_failures_per_address: u32,
+    /// The window of `max_failures_per_address`, in seconds.
+    pub failure_window_seconds: u64,
 }
 
 /// `[database]`

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_admin::{Acting, Admin, Policies};
+use tessera_admin::{Acting, Admin, CheckLimits, Policies};
 use tessera_core::Clock;
 use tessera_core::password::Hasher;
 use tessera_core::resource::ResourceCatalog;
@@ -62,6 +62,12 @@ pub fn policies(settings: &Settings) -> Policies {
         login: LoginPolicy {
             max_failed_attempts: settings.login.max_failed_attempts,
             lockout: seconds(settings.login.lockout_seconds),
+        },
+        checks: CheckLimits {
+            max_concurrent: settings.login.max_concurrent_checks,
+            max_queued: settings.login.max_queued_checks,
+            max_failures_per_address: settings.login.max_failures_per_address,
+            failure_window_seconds: settings.login.failure_window_seconds,
         },
     }
 }
@@ -163,6 +169,9 @@ impl Application {
         let metrics = Metrics::new().context("Failed to register metrics")?;
         let token_metrics =
             TokenMetrics::register(metrics.registry()).context("Failed to register metrics")?;
+        admin
+            .register_metrics(metrics.registry())
+            .context("Failed to register metrics")?;
         let token = TokenEndpoint::new(
             Dependencies {
                 credentials: shared.clone(),

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use tessera_core::audit::{AuditEvent, AuditQuery, NewAuditEvent};
 use tessera_core::ids::{SessionId, UserId};
 use tessera_core::password::PhcHash;
-use tessera_core::session::{LoginState, Session, SessionTokenHash};
+use tessera_core::session::{LoginAttempt, LoginState, Session, SessionTokenHash};
 use tessera_core::store::StoreError;
 use tessera_core::store::{AccountStore, UserCredentials};
 use tessera_core::user::{Email, TotpSecret, User};
@@ -86,39 +86,64 @@ impl AccountStore for SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
-    async fn record_login_failure(
+    async fn reserve_login_attempt(
         &self,
         id: UserId,
         max_attempts: u32,
+        now: OffsetDateTime,
         lock_until: OffsetDateTime,
+    ) -> Result<LoginAttempt, StoreError> {
+        // One statement: the count and the hold are read and written
+        // atomically, whatever runs beside it. SET sees the row as it was.
+        let row = sqlx::query(
+            "UPDATE users SET \
+               failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END, \
+               locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE NULL END \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $4) \
+             RETURNING locked_until",
+        )
+        .bind(id.to_string())
+        .bind(i64::from(max_attempts.max(1)))
+        .bind(epoch(lock_until))
+        .bind(epoch(now))
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)?;
+        let Some(row) = row else {
+            return Ok(LoginAttempt::Locked);
+        };
+        let held: Option<i64> = row.try_get("locked_until").map_err(db)?;
+        Ok(LoginAttempt::Reserved {
+            last: held.is_some(),
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    async fn record_login_failure(
+        &self,
+        id: UserId,
         failure: &NewAuditEvent,
-        locked: &NewAuditEvent,
-    ) -> Result<bool, StoreError> {
+        lock: Option<(OffsetDateTime, &NewAuditEvent)>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
-        sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1")
+        insert_audit(&mut *tx, failure).await?;
+        if let Some((until, locked)) = lock {
+            // Still held: no success lifted it while this attempt was checked.
+            let confirmed = sqlx::query(
+                "UPDATE users SET locked_until = $1 WHERE id = $2 AND locked_until IS NOT NULL",
+            )
+            .bind(epoch(until))
             .bind(id.to_string())
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
-        insert_audit(&mut *tx, failure).await?;
-        // Only the failure that reaches the limit finds the count there.
-        let just_locked = sqlx::query(
-            "UPDATE users SET locked_until = $1, failed_logins = 0 \
-             WHERE id = $2 AND failed_logins >= $3",
-        )
-        .bind(epoch(lock_until))
-        .bind(id.to_string())
-        .bind(i64::from(max_attempts.max(1)))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?
-        .rows_affected()
-            > 0;
-        if just_locked {
-            insert_audit(&mut *tx, locked).await?;
+            .map_err(db)?
+            .rows_affected()
+                > 0;
+            if confirmed {
+                insert_audit(&mut *tx, locked).await?;
+            }
         }
-        tx.commit().await.map_err(db)?;
-        Ok(just_locked)
+        tx.commit().await.map_err(db)
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
@@ -145,13 +170,16 @@ impl AccountStore for SqlStore {
         event: &NewAuditEvent,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await.map_err(db)?;
-        let updated = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(hash.as_str().to_owned())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?
-            .rows_affected();
+        let updated = sqlx::query(
+            "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL \
+             WHERE id = $2",
+        )
+        .bind(hash.as_str().to_owned())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
         if updated == 0 {
             return Err(StoreError::NotFound);
         }

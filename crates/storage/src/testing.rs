@@ -129,6 +129,24 @@ impl TestDatabase {
         let _ = conn.close().await;
     }
 
+    /// Runs one SQL statement on this database, as an operator at the
+    /// database's console would (for states no use case makes yet).
+    ///
+    /// # Panics
+    /// When connecting or the statement fails.
+    #[expect(clippy::expect_used, reason = "a test whose statement fails must fail")]
+    pub async fn execute(&self, statement: &str) {
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.url)
+            .await
+            .expect("connect to the test database");
+        sqlx::query(statement)
+            .execute(&mut conn)
+            .await
+            .expect("run the statement");
+        let _ = conn.close().await;
+    }
+
     /// A store on this database with the default pool, migrated.
     ///
     /// # Panics

@@ -26,7 +26,6 @@ pub mod cache;
 mod error;
 mod handler;
 pub mod keys;
-mod limiter;
 pub mod metrics;
 pub mod request;
 pub mod settings;

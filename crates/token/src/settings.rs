@@ -46,8 +46,9 @@ pub struct VerificationSettings {
     /// Cold requests waiting for a verification slot before the endpoint
     /// answers 429.
     pub max_queued: usize,
-    /// Failed authentications of one client_id per window; 0 disables.
-    pub max_failures_per_client: u32,
+    /// Failed authentications of one client_id from one address per window;
+    /// 0 disables.
+    pub max_failures_per_client_address: u32,
     /// Failed authentications from one address per window; 0 disables.
     pub max_failures_per_address: u32,
     /// The failure window, in seconds.

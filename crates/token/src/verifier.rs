@@ -19,10 +19,10 @@ use tessera_core::store::{CredentialStore, StoreError};
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::cache::{Lookup, SecretCache, Tag, TagHasher, Verified};
-use crate::limiter::FailureLimiter;
 use crate::metrics::{TokenMetrics, count};
 use crate::settings::VerificationSettings;
 use crate::usage::UsageRecorder;
+use tessera_core::limiter::FailureLimiter;
 
 /// Why a client was not authenticated.
 #[derive(Debug, Clone)]
@@ -76,7 +76,9 @@ pub struct Authenticator {
     admission: Arc<Semaphore>,
     /// Running argon2 verifications.
     workers: Arc<Semaphore>,
-    by_client: FailureLimiter<ClientId>,
+    /// Failures of one client_id from one address: someone else's failures,
+    /// from their own addresses, never hold a client back.
+    by_client_address: FailureLimiter<(ClientId, IpAddr)>,
     by_address: FailureLimiter<IpAddr>,
     usage: Arc<UsageRecorder>,
     metrics: TokenMetrics,
@@ -118,8 +120,8 @@ impl Authenticator {
             flights: Mutex::default(),
             admission: Arc::new(Semaphore::new(workers + settings.max_queued)),
             workers: Arc::new(Semaphore::new(workers)),
-            by_client: FailureLimiter::new(
-                settings.max_failures_per_client,
+            by_client_address: FailureLimiter::new(
+                settings.max_failures_per_client_address,
                 settings.failure_window_seconds,
                 LIMITER_CAPACITY,
             ),
@@ -156,7 +158,8 @@ impl Authenticator {
         self.metrics.cache_miss.inc();
         let limited = [
             self.by_address.retry_after(address, unix),
-            self.by_client.retry_after(client_id, unix),
+            self.by_client_address
+                .retry_after((client_id, address), unix),
         ];
         if let Some(retry_after) = limited.into_iter().flatten().max() {
             return Err(AuthError::Limited { retry_after });
@@ -169,7 +172,8 @@ impl Authenticator {
             Cold::Refused { known_client } => {
                 self.by_address.record_failure(address, unix);
                 if known_client {
-                    self.by_client.record_failure(client_id, unix);
+                    self.by_client_address
+                        .record_failure((client_id, address), unix);
                 }
                 Err(AuthError::Refused)
             }

@@ -65,6 +65,16 @@ impl From<AdminError> for WebError {
                 let refused = Refused::from(conflict);
                 Self::Page(refused.status(), refused.message())
             }
+            AdminError::TooManyAttempts {
+                retry_after_seconds,
+            } => Self::Page(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many attempts. Wait {} and try again.",
+                    plain_seconds(retry_after_seconds)
+                )
+                .into(),
+            ),
             AdminError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "web request needs the database, which is unavailable");
                 Self::Page(StatusCode::SERVICE_UNAVAILABLE, OUR_SIDE.into())
@@ -250,6 +260,15 @@ impl Refused {
             }
         };
         plain.into()
+    }
+}
+
+/// "1 second", "40 seconds", "15 minutes": a wait in plain words.
+fn plain_seconds(seconds: u64) -> String {
+    match seconds {
+        1 => "1 second".to_owned(),
+        s if s < 120 => format!("{s} seconds"),
+        s => format!("{} minutes", s.div_ceil(60)),
     }
 }
 

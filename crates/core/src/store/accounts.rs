@@ -3,7 +3,7 @@
 use crate::audit::{AuditEvent, AuditQuery, NewAuditEvent};
 use crate::ids::{SessionId, UserId};
 use crate::password::PhcHash;
-use crate::session::{LoginState, Session, SessionTokenHash};
+use crate::session::{LoginAttempt, LoginState, Session, SessionTokenHash};
 use crate::store::StoreError;
 use crate::user::{Email, TotpSecret, User};
 use time::OffsetDateTime;
@@ -28,25 +28,37 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     /// A user's sign-in state.
     async fn login_state(&self, id: UserId) -> Result<LoginState, StoreError>;
-    /// Counts one more failed sign-in and records `failure`. When the count
-    /// reaches `max_attempts`, locks the account until `lock_until`,
-    /// restarts the count and records `locked` too; answers whether this
-    /// call locked it (atomically, so only one of several concurrent
-    /// failures reports and records the lock). One transaction.
-    async fn record_login_failure(
+    /// Reserves one sign-in attempt before its credentials are checked, in
+    /// one atomic statement, so concurrent attempts are counted exactly as
+    /// sequential ones: each counts as a failure until it succeeds. The
+    /// attempt that reaches `max_attempts` holds the account locked until
+    /// `lock_until` while it is checked (a success lifts the hold, a failure
+    /// confirms it with [`AccountStore::record_login_failure`]) and restarts
+    /// the count. A locked account (at `now`), or a user that no longer
+    /// exists, gets [`LoginAttempt::Locked`] and nothing is counted.
+    async fn reserve_login_attempt(
         &self,
         id: UserId,
         max_attempts: u32,
+        now: OffsetDateTime,
         lock_until: OffsetDateTime,
+    ) -> Result<LoginAttempt, StoreError>;
+    /// Records a reserved attempt that failed: `failure`, and for the last
+    /// attempt before the lock, the lock until the given instant with its
+    /// event (unless a success lifted the hold meanwhile). One transaction.
+    async fn record_login_failure(
+        &self,
+        id: UserId,
         failure: &NewAuditEvent,
-        locked: &NewAuditEvent,
-    ) -> Result<bool, StoreError>;
+        lock: Option<(OffsetDateTime, &NewAuditEvent)>,
+    ) -> Result<(), StoreError>;
     /// Accepts TOTP time step `step` for the user only if it is later than
     /// every step accepted before (checked and recorded atomically), so a
     /// code works once.
     async fn accept_totp_step(&self, id: UserId, step: i64) -> Result<bool, StoreError>;
-    /// Replaces the user's password hash, ends every session of theirs but
-    /// `keep`, and records `event`, in one transaction.
+    /// Replaces the user's password hash, clears their failure count and
+    /// lock (the current password was right), ends every session of theirs
+    /// but `keep`, and records `event`, in one transaction.
     async fn change_password(
         &self,
         id: UserId,

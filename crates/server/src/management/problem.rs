@@ -45,6 +45,7 @@ pub struct ApiError {
     title: &'static str,
     detail: Cow<'static, str>,
     field: Option<&'static str>,
+    retry_after_seconds: Option<u64>,
 }
 
 impl ApiError {
@@ -60,6 +61,7 @@ impl ApiError {
             title,
             detail: detail.into(),
             field: None,
+            retry_after_seconds: None,
         }
     }
 
@@ -151,6 +153,18 @@ impl ApiError {
         )
     }
 
+    /// 429: too many attempts; `Retry-After` says how long to wait.
+    pub fn too_many_attempts(retry_after_seconds: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-attempts",
+            "Too many attempts",
+            format!("too many attempts; try again in {retry_after_seconds} seconds"),
+        );
+        e.retry_after_seconds = Some(retry_after_seconds);
+        e
+    }
+
     /// 503: the database is down; logs the cause, asks to retry.
     pub fn unavailable(cause: &dyn std::fmt::Display) -> Self {
         tracing::warn!(error = %cause, "management request needs the database, which is unavailable");
@@ -188,6 +202,9 @@ impl From<AdminError> for ApiError {
             AdminError::Conflict(conflict @ Conflict::SecretLimit) => {
                 Self::conflict("secret-limit", conflict.to_string())
             }
+            AdminError::TooManyAttempts {
+                retry_after_seconds,
+            } => Self::too_many_attempts(retry_after_seconds),
             AdminError::Unavailable(cause) => Self::unavailable(&cause),
             AdminError::Internal(cause) => Self::internal(&cause),
         }
@@ -249,6 +266,9 @@ impl IntoResponse for ApiError {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        if let Some(seconds) = self.retry_after_seconds {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(

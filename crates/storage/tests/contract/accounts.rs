@@ -9,7 +9,7 @@ use tessera_core::audit::{
     ActorRecord, AuditAction, AuditEvent, AuditOutcome, AuditQuery, NewAuditEvent,
 };
 use tessera_core::ids::{OrganisationId, SessionId, UserId};
-use tessera_core::session::Session;
+use tessera_core::session::{LoginAttempt, Session};
 use tessera_core::store::StoreError;
 use tessera_core::store::prelude::*;
 use tessera_core::user::{Email, TotpSecret, User};
@@ -84,14 +84,31 @@ fn failure_events(user: &User) -> (NewAuditEvent, NewAuditEvent) {
     (failure, locked)
 }
 
-/// One failed sign-in of `user` with at most `max` failures before a lock
-/// until `lock_until`; whether it locked the account.
-async fn fail(store: &TestStore, user: &User, max: u32, lock_until: OffsetDateTime) -> bool {
+/// One failed sign-in of `user` at [`T0`] with at most `max` failures
+/// before a lock until `lock_until`: reserved, then recorded as failed.
+/// Answers whether it locked the account (`None` if it was refused as
+/// locked, uncounted).
+async fn fail(
+    store: &TestStore,
+    user: &User,
+    max: u32,
+    lock_until: OffsetDateTime,
+) -> Option<bool> {
     let (failure, locked) = failure_events(user);
-    store
-        .record_login_failure(user.id, max, lock_until, &failure, &locked)
+    match store
+        .reserve_login_attempt(user.id, max, T0, lock_until)
         .await
         .unwrap()
+    {
+        LoginAttempt::Locked => None,
+        LoginAttempt::Reserved { last } => {
+            store
+                .record_login_failure(user.id, &failure, last.then_some((lock_until, &locked)))
+                .await
+                .unwrap();
+            Some(last)
+        }
+    }
 }
 
 /// A session of `user` made at [`T0`], not yet stored.
@@ -131,7 +148,7 @@ async fn failures_below_the_maximum_are_counted_without_locking() {
     let lock_until = T0 + Duration::minutes(15);
 
     for _ in 0..2 {
-        assert!(!fail(&store, &user, 3, lock_until).await);
+        assert_eq!(fail(&store, &user, 3, lock_until).await, Some(false));
     }
 
     let state = store.login_state(user.id).await.unwrap();
@@ -150,12 +167,19 @@ async fn the_failure_reaching_the_maximum_locks_the_account_and_restarts_the_cou
 
     let locked = fail(&store, &user, 3, lock_until).await;
 
-    assert!(locked);
+    assert_eq!(locked, Some(true));
     let state = store.login_state(user.id).await.unwrap();
     assert_eq!(state.locked_until, Some(lock_until));
     assert_eq!(state.failed_attempts, 0);
-    // The next failure counts from the start again.
-    assert!(!fail(&store, &user, 3, lock_until).await);
+    // While locked, attempts are refused uncounted.
+    assert_eq!(fail(&store, &user, 3, lock_until).await, None);
+    assert_eq!(store.login_state(user.id).await.unwrap().failed_attempts, 0);
+    // After the lock, the count starts again.
+    let later = store
+        .reserve_login_attempt(user.id, 3, lock_until, lock_until + Duration::minutes(15))
+        .await
+        .unwrap();
+    assert_eq!(later, LoginAttempt::Reserved { last: false });
     assert_eq!(store.login_state(user.id).await.unwrap().failed_attempts, 1);
 }
 
@@ -187,29 +211,31 @@ async fn a_sign_in_resets_the_failure_count_and_the_lock_of_that_user_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn of_concurrent_failures_reaching_the_maximum_only_one_reports_the_lock() {
+async fn of_fifty_concurrent_attempts_exactly_the_maximum_are_reserved_and_one_is_the_last() {
     let store = TestStore::new().await;
     let user = fixtures::user(&store, "ann@acme.example", None).await;
     let lock_until = T0 + Duration::minutes(15);
 
-    // Eight failures at once with a maximum of five: one locks, three count
-    // towards the next lock.
-    let (failure, lock) = failure_events(&user);
-    let locked = race(&store, 8, |store, _| {
-        let (failure, lock) = (failure.clone(), lock.clone());
-        async move {
-            store
-                .record_login_failure(user.id, 5, lock_until, &failure, &lock)
-                .await
-                .unwrap()
-        }
+    let attempts = race(&store, 50, |store, _| async move {
+        store
+            .reserve_login_attempt(user.id, 5, T0, lock_until)
+            .await
+            .unwrap()
     })
     .await;
 
-    assert_eq!(locked.iter().filter(|l| **l).count(), 1, "{locked:?}");
+    let reserved = attempts
+        .iter()
+        .filter(|a| matches!(a, LoginAttempt::Reserved { .. }))
+        .count();
+    let last = attempts
+        .iter()
+        .filter(|a| **a == LoginAttempt::Reserved { last: true })
+        .count();
+    assert_eq!((reserved, last), (5, 1), "{attempts:?}");
+    // The last attempt holds the lock while it is checked.
     let state = store.login_state(user.id).await.unwrap();
     assert_eq!(state.locked_until, Some(lock_until));
-    assert_eq!(state.failed_attempts, 3);
 }
 
 #[tokio::test]
@@ -507,29 +533,48 @@ async fn audit_events_page_by_organisation_with_the_before_cursor_and_the_limit(
     assert!(of_nobody.is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn of_eight_concurrent_failures_with_a_maximum_of_five_each_is_recorded_and_one_lock() {
+#[tokio::test]
+async fn the_last_failure_records_the_failure_and_the_lock() {
     let store = TestStore::new().await;
     let user = fixtures::user(&store, "ann@acme.example", None).await;
     let lock_until = T0 + Duration::minutes(15);
+    fail(&store, &user, 2, lock_until).await;
+    let before = store.audit_log().await.len();
+
+    assert_eq!(fail(&store, &user, 2, lock_until).await, Some(true));
+
+    let (failure, lock) = failure_events(&user);
+    assert_eq!(store.audit_log_since(before).await, [failure, lock]);
+}
+
+#[tokio::test]
+async fn a_sign_in_during_the_last_attempt_lifts_the_hold_and_its_failure_does_not_lock() {
+    let store = TestStore::new().await;
+    let user = fixtures::user(&store, "ann@acme.example", None).await;
+    let lock_until = T0 + Duration::minutes(15);
+    let last = store
+        .reserve_login_attempt(user.id, 1, T0, lock_until)
+        .await
+        .unwrap();
+    assert_eq!(last, LoginAttempt::Reserved { last: true });
+    store
+        .record_sign_in(
+            &new_session(&user),
+            &fixtures::token("ann-1"),
+            &by(&user, AuditAction::SessionCreated),
+        )
+        .await
+        .unwrap();
     let before = store.audit_log().await.len();
     let (failure, lock) = failure_events(&user);
 
-    race(&store, 8, |store, _| {
-        let (failure, lock) = (failure.clone(), lock.clone());
-        async move {
-            store
-                .record_login_failure(user.id, 5, lock_until, &failure, &lock)
-                .await
-                .unwrap()
-        }
-    })
-    .await;
+    store
+        .record_login_failure(user.id, &failure, Some((lock_until, &lock)))
+        .await
+        .unwrap();
 
-    let recorded = store.audit_log_since(before).await;
-    let failures = recorded.iter().filter(|e| **e == failure).count();
-    let locks = recorded.iter().filter(|e| **e == lock).count();
-    assert_eq!((failures, locks, recorded.len()), (8, 1, 9), "{recorded:?}");
+    assert_eq!(store.login_state(user.id).await.unwrap().locked_until, None);
+    assert_eq!(store.audit_log_since(before).await, [failure]);
 }
 
 #[tokio::test]
@@ -548,7 +593,10 @@ async fn a_failure_that_does_not_lock_records_only_the_failure() {
 async fn a_sign_in_clears_a_lock_and_stores_its_session_and_exactly_its_event() {
     let store = TestStore::new().await;
     let user = fixtures::user(&store, "ann@acme.example", None).await;
-    assert!(fail(&store, &user, 1, T0 + Duration::minutes(15)).await);
+    assert_eq!(
+        fail(&store, &user, 1, T0 + Duration::minutes(15)).await,
+        Some(true)
+    );
     let before = store.audit_log().await.len();
     let session = new_session(&user);
     let signed_in = by(&user, AuditAction::SessionCreated);
@@ -657,43 +705,41 @@ async fn a_stranger_who_typed_a_kind_of_actor_is_recorded_as_a_stranger() {
 }
 
 #[tokio::test]
-async fn a_failed_sign_in_is_not_counted_when_its_event_cannot_be_recorded() {
+async fn a_failed_sign_in_records_nothing_when_its_event_cannot_be_recorded() {
     let store = TestStore::new().await;
     let user = fixtures::user(&store, "ann@acme.example", None).await;
     fail(&store, &user, 5, T0 + Duration::minutes(15)).await;
-    let (failure, locked) = failure_events(&user);
+    let (failure, _) = failure_events(&user);
 
     store
-        .assert_refused_without_trace(store.record_login_failure(
-            user.id,
-            5,
-            T0 + Duration::minutes(15),
-            &failure,
-            &locked,
-        ))
+        .assert_refused_without_trace(store.record_login_failure(user.id, &failure, None))
         .await;
 }
 
 #[tokio::test]
-async fn the_failure_reaching_the_maximum_does_not_lock_when_its_events_cannot_be_recorded() {
+async fn the_last_failure_does_not_confirm_the_lock_when_its_events_cannot_be_recorded() {
     let store = TestStore::new().await;
     let user = fixtures::user(&store, "ann@acme.example", None).await;
-    for _ in 0..2 {
-        fail(&store, &user, 3, T0 + Duration::minutes(15)).await;
-    }
+    let lock_until = T0 + Duration::minutes(15);
+    let held = T0 + Duration::minutes(5);
+    store
+        .reserve_login_attempt(user.id, 1, T0, held)
+        .await
+        .unwrap();
     let (failure, locked) = failure_events(&user);
 
     store
         .assert_refused_without_trace(store.record_login_failure(
             user.id,
-            3,
-            T0 + Duration::minutes(15),
             &failure,
-            &locked,
+            Some((lock_until, &locked)),
         ))
         .await;
 
-    assert_eq!(store.login_state(user.id).await.unwrap().failed_attempts, 2);
+    assert_eq!(
+        store.login_state(user.id).await.unwrap().locked_until,
+        Some(held)
+    );
 }
 
 #[tokio::test]
@@ -701,9 +747,11 @@ async fn a_sign_in_stores_no_session_and_keeps_the_lock_when_its_event_cannot_be
     let store = TestStore::new().await;
     let user = fixtures::user(&store, "ann@acme.example", None).await;
     fixtures::session(&store, user.id, "ann-1", T0, T0).await;
-    // Locked, and one failure towards the next lock.
-    assert!(fail(&store, &user, 1, T0 + Duration::minutes(15)).await);
-    fail(&store, &user, 5, T0 + Duration::minutes(15)).await;
+    // Locked.
+    assert_eq!(
+        fail(&store, &user, 1, T0 + Duration::minutes(15)).await,
+        Some(true)
+    );
 
     store
         .assert_refused_without_trace(store.record_sign_in(

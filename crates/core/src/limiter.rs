@@ -1,10 +1,9 @@
-//! Limits on failed client authentications, per client_id and per client
-//! address, so guessing secrets is slow and a flood of wrong secrets cannot
-//! keep the argon2 workers busy.
+//! Fixed-window failure counts, the one limiter behind every "too many
+//! failures" answer: failed token requests (per client address, and per
+//! client_id from one address) and failed sign-ins (per client address).
 //!
-//! Only failures count, and only requests that reach verification consult
-//! the limits: a client answered from the verified-secret cache never waits
-//! on someone else's failures.
+//! Only failures count, and memory is bounded: at most `capacity` keys are
+//! tracked, the oldest windows forgotten first.
 
 use std::collections::HashMap;
 use std::hash::Hash;

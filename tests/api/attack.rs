@@ -1,0 +1,330 @@
+//! SPEC §7 as an attacker meets it: each test attacks the real server over
+//! loopback HTTP, from many source addresses where the defence is per
+//! address (all of 127.0.0.0/8 is loopback on Linux, so a client socket
+//! bound to 127.0.1.x is another address to the server).
+
+use futures::future::join_all;
+use serde_json::{Value, json};
+use std::net::{IpAddr, Ipv4Addr};
+use tessera_core::user::Role;
+use time::Duration;
+
+use crate::helpers::{
+    ServeProcess, TestApp, TestUser, assert_problem, basic_header, form_body, spawn_app,
+    spawn_app_with,
+};
+
+const SMS: &str = "search-match-sandbox";
+
+/// The `n`th attacker address, 127.0.1.1 and up (never the 127.0.0.1 the
+/// test's own client uses).
+fn attacker(n: u16) -> IpAddr {
+    let [high, low] = (256 + n).to_be_bytes();
+    IpAddr::V4(Ipv4Addr::new(127, 0, high, low))
+}
+
+/// An HTTP client whose connections come from `address`.
+fn client_from(address: IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(address)
+        .build()
+        .unwrap()
+}
+
+/// `POST /oauth2/token` with Basic credentials, from `client`.
+async fn token_status(client: &reqwest::Client, base: &str, id: &str, secret: &str) -> u16 {
+    client
+        .post(format!("{base}/oauth2/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", basic_header(id, secret))
+        .body(form_body(&[("grant_type", "client_credentials")]))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// `POST /api/v1/sessions` from `client`.
+async fn sign_in_from(
+    client: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+    code: &str,
+) -> reqwest::Response {
+    client
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&json!({"email": email, "password": password, "totp_code": code}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_partner_rotates_during_a_wrong_secret_flood_against_its_client_id_from_200_addresses() {
+    let app = spawn_app().await;
+    // A secret the partner has never used, so nothing of it is cached.
+    let partner = app.create_client(&[SMS]).await;
+    let id = partner.client_id.to_string();
+
+    // Three wrong secrets from each of 200 addresses: 600 failures for one
+    // client_id, each address well within its own limits.
+    let answers = join_all((0..200).map(|n| {
+        let (id, base) = (id.clone(), app.address.clone());
+        async move {
+            let client = client_from(attacker(n));
+            let mut statuses = Vec::new();
+            for guess in 0..3 {
+                statuses
+                    .push(token_status(&client, &base, &id, &format!("guess-{n}-{guess}")).await);
+            }
+            statuses
+        }
+    }))
+    .await;
+    // Refused, or turned away as busy when the verification queue was
+    // full; never more. Far more than the ten failures a minute that once
+    // held the client_id itself back.
+    let refused = answers.iter().flatten().filter(|s| **s == 401).count();
+    let busy = answers.iter().flatten().filter(|s| **s == 429).count();
+    assert_eq!(refused + busy, 600, "{answers:?}");
+    assert!(refused >= 100, "{refused} guesses refused");
+
+    // The partner's never-used secret works, from its own address...
+    app.token_for(&partner, &[]).await;
+    // ...and so does a secret made just now: rotation is possible.
+    let (_, rotated) = app.add_secret(partner.client_id, None).await;
+    let status = token_status(&app.client, &app.address, &id, &rotated).await;
+    assert_eq!(status, 200, "a new secret gets a token during the flood");
+
+    // One address guessing on its own is still held back.
+    let lone = client_from(attacker(500));
+    let mut statuses = Vec::new();
+    for guess in 0..11 {
+        statuses.push(token_status(&lone, &app.address, &id, &format!("lone-{guess}")).await);
+    }
+    assert_eq!(statuses[..10], [401; 10]);
+    assert_eq!(statuses[10], 429, "past its limit for this client_id");
+}
+
+/// A credential manager, and how many `refused` sign-in attempts the
+/// metric counted so far.
+async fn target(app: &TestApp) -> TestUser {
+    let org = app.create_org().await;
+    app.create_user(Role::CredentialManager, Some(org)).await
+}
+
+async fn attempts(app: &TestApp, result: &str) -> f64 {
+    app.metric("tessera_sign_in_attempts_total", &[("result", result)])
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_guesses_get_exactly_the_allowed_number_checked() {
+    let app = spawn_app_with(|s| {
+        // Room for every guess to reach the account at once.
+        s.login.max_queued_checks = 64;
+        s.login.max_failures_per_address = 0;
+    })
+    .await;
+    let user = target(&app).await;
+    let code = app.totp_code(&user);
+
+    let answers = join_all((0..50).map(|n| {
+        let (email, code, base) = (user.email.clone(), code.clone(), app.address.clone());
+        async move {
+            let client = client_from(attacker(n));
+            sign_in_from(&client, &base, &email, &format!("guess-{n}"), &code)
+                .await
+                .status()
+                .as_u16()
+        }
+    }))
+    .await;
+
+    assert!(answers.iter().all(|s| *s == 401), "{answers:?}");
+    assert_eq!(
+        attempts(&app, "refused").await,
+        5.0,
+        "exactly max_failed_attempts guesses counted"
+    );
+    assert_eq!(attempts(&app, "locked").await, 45.0);
+    // The account is locked: the right password does not help now.
+    app.clock.advance(Duration::seconds(30));
+    let response = app
+        .try_login(&user.email, &user.password, &app.totp_code(&user))
+        .await;
+    assert_problem(response, 401).await;
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_count_towards_the_lock() {
+    let app = spawn_app().await;
+    let user = target(&app).await;
+    let session = app.login(&user).await;
+    let change = |current: &str| json!({"current_password": current, "new_password": "a brand new passphrase"});
+
+    for n in 0..5 {
+        let response = app
+            .api_put(
+                "/api/v1/me/password",
+                Some(&session),
+                &change(&format!("guess-{n}")),
+            )
+            .await;
+        assert_problem(response, 422).await;
+    }
+    // Locked: the session stays, but guessing is over.
+    let locked = app
+        .api_put(
+            "/api/v1/me/password",
+            Some(&session),
+            &change(&user.password),
+        )
+        .await;
+    assert!(locked.headers().contains_key("retry-after"));
+    let body = assert_problem(locked, 429).await;
+    assert_eq!(body["type"], "urn:tessera:problem:too-many-attempts");
+    // Signing in is locked too, even with the right credentials.
+    app.clock.advance(Duration::seconds(30));
+    let response = app
+        .try_login(&user.email, &user.password, &app.totp_code(&user))
+        .await;
+    assert_problem(response, 401).await;
+}
+
+#[tokio::test]
+async fn sign_in_failures_are_limited_per_client_address() {
+    let app = spawn_app_with(|s| s.login.max_failures_per_address = 20).await;
+    let flooder = client_from(attacker(1));
+
+    for n in 0..20 {
+        let email = format!("nobody{n}@example.org");
+        let response = sign_in_from(&flooder, &app.address, &email, "guess", "000000").await;
+        assert_eq!(response.status(), 401);
+    }
+    let response = sign_in_from(&flooder, &app.address, "x@example.org", "guess", "000000").await;
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&retry_after), "{retry_after}");
+    assert_problem(response, 429).await;
+    assert_eq!(attempts(&app, "limited").await, 1.0);
+
+    // Another address, and the account owner, are not held back.
+    let user = target(&app).await;
+    let elsewhere = client_from(attacker(2));
+    app.clock.advance(Duration::seconds(30));
+    let response = sign_in_from(
+        &elsewhere,
+        &app.address,
+        &user.email,
+        &user.password,
+        &app.totp_code(&user),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+}
+
+/// Resident memory of a process, in KiB, from /proc.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The bound a sign-in flood must stay under: the pool's two argon2 checks
+/// (19 MiB each) on top of a server that idles near 20 MiB, with room to
+/// spare, and far below the 2.8 GiB an unbounded flood was measured at.
+const FLOOD_RSS_BOUND_KIB: u64 = 160 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sign_in_flood_stays_within_bounded_memory_and_cached_clients_keep_their_tokens() {
+    let app = spawn_app().await;
+    let partner = app.create_client(&[SMS]).await;
+    // The partner's secret is verified once by the serve process below.
+    let server = ServeProcess::start_on(&app, &[]).await;
+    let id = partner.client_id.to_string();
+    assert_eq!(
+        token_status(&app.client, &server.address, &id, &partner.secret).await,
+        200
+    );
+    let pid = server.child.id();
+
+    // 300 unknown-email sign-ins at once, from 100 addresses (three each,
+    // under the per-address limit).
+    let base = server.address.clone();
+    let flood = tokio::spawn(async move {
+        join_all((0..300u16).map(|n| {
+            let base = base.clone();
+            async move {
+                let client = client_from(attacker(n % 100));
+                let email = format!("stranger{n}@example.org");
+                let response = sign_in_from(&client, &base, &email, "guess", "000000").await;
+                let retry_after = response.headers().contains_key("retry-after");
+                (response.status().as_u16(), retry_after)
+            }
+        }))
+        .await
+    });
+    let mut peak = 0;
+    let mut partner_statuses = Vec::new();
+    while !flood.is_finished() {
+        peak = peak.max(rss_kib(pid));
+        partner_statuses
+            .push(token_status(&app.client, &server.address, &id, &partner.secret).await);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let answers = flood.await.unwrap();
+    peak = peak.max(rss_kib(pid));
+
+    eprintln!("sign-in flood: peak resident memory {peak} KiB");
+    assert!(
+        peak < FLOOD_RSS_BOUND_KIB,
+        "resident memory peaked at {peak} KiB"
+    );
+    assert!(
+        partner_statuses.iter().all(|s| *s == 200),
+        "{partner_statuses:?}"
+    );
+    assert!(!partner_statuses.is_empty());
+    let busy = answers.iter().filter(|(s, _)| *s == 429).count();
+    let refused = answers.iter().filter(|(s, _)| *s == 401).count();
+    assert_eq!(busy + refused, 300, "{answers:?}");
+    assert!(busy > 0, "the pool turned some away at once");
+    assert!(answers.iter().filter(|(s, _)| *s == 429).all(|(_, r)| *r));
+}
+
+#[tokio::test]
+async fn a_disabled_user_is_refused_at_once_on_every_path() {
+    let app = spawn_app().await;
+    let user = target(&app).await;
+    let session = app.login(&user).await;
+    assert_eq!(
+        app.api_get("/api/v1/me", Some(&session)).await.status(),
+        200
+    );
+
+    app.database
+        .execute(&format!(
+            "UPDATE users SET status = 'disabled' WHERE email = '{}'",
+            user.email
+        ))
+        .await;
+
+    // The open session ends with the next request.
+    assert_problem(app.api_get("/api/v1/me", Some(&session)).await, 401).await;
+    // And the right credentials no longer sign in.
+    app.clock.advance(Duration::seconds(30));
+    let response = app
+        .try_login(&user.email, &user.password, &app.totp_code(&user))
+        .await;
+    let body: Value = assert_problem(response, 401).await;
+    assert_eq!(body["detail"], "invalid email, password or code");
+}
