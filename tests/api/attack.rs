@@ -328,3 +328,215 @@ async fn a_disabled_user_is_refused_at_once_on_every_path() {
     let body: Value = assert_problem(response, 401).await;
     assert_eq!(body["detail"], "invalid email, password or code");
 }
+
+/// A `tessera serve` process on `app`'s database with these `[http]`
+/// settings (seconds), the rest default.
+async fn serve_with_http(app: &TestApp, http: &[(&str, &str)]) -> ServeProcess {
+    let env: Vec<(String, String)> = http
+        .iter()
+        .map(|(k, v)| {
+            (
+                format!("TESSERA_HTTP__{}", k.to_uppercase()),
+                (*v).to_owned(),
+            )
+        })
+        .collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    ServeProcess::start_on(app, &env).await
+}
+
+/// A raw TCP connection to a server's main listener.
+async fn connect(server: &ServeProcess) -> tokio::net::TcpStream {
+    let address = server.address.trim_start_matches("http://");
+    tokio::net::TcpStream::connect(address).await.unwrap()
+}
+
+/// Reads until the server closes the connection or `limit` passes;
+/// what was read, and whether the server closed it in time.
+async fn read_until_closed(
+    stream: &mut tokio::net::TcpStream,
+    limit: std::time::Duration,
+) -> (String, bool) {
+    use tokio::io::AsyncReadExt as _;
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(limit, async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await
+    .is_ok();
+    (String::from_utf8_lossy(&answer).into_owned(), closed)
+}
+
+#[tokio::test]
+async fn half_sent_and_idle_connections_are_closed_within_the_header_timeout() {
+    use tokio::io::AsyncWriteExt as _;
+    let app = spawn_app().await;
+    let server = serve_with_http(&app, &[("header_read_timeout_seconds", "1")]).await;
+
+    let mut half_sent = connect(&server).await;
+    half_sent
+        .write_all(b"POST /oauth2/token HTTP/1.1\r\nHost: tessera\r\nContent-")
+        .await
+        .unwrap();
+    let mut idle = connect(&server).await;
+
+    let limit = std::time::Duration::from_secs(4);
+    let ((_, half_closed), (_, idle_closed)) = tokio::join!(
+        read_until_closed(&mut half_sent, limit),
+        read_until_closed(&mut idle, limit)
+    );
+    assert!(half_closed, "a half-sent head is closed");
+    assert!(idle_closed, "an idle connection is closed");
+}
+
+#[tokio::test]
+async fn a_request_whose_client_half_closes_its_socket_is_answered() {
+    use tokio::io::AsyncWriteExt as _;
+    let app = spawn_app().await;
+    let partner = app.create_client(&[SMS]).await;
+    let server = serve_with_http(&app, &[]).await;
+    let body = form_body(&[("grant_type", "client_credentials")]);
+    let request = format!(
+        "POST /oauth2/token HTTP/1.1\r\nHost: tessera\r\nAuthorization: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        basic_header(&partner.client_id.to_string(), &partner.secret),
+        body.len()
+    );
+
+    let mut stream = connect(&server).await;
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+
+    let (answer, closed) = read_until_closed(&mut stream, std::time::Duration::from_secs(10)).await;
+    assert!(closed);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("access_token"));
+}
+
+#[tokio::test]
+async fn a_body_shorter_than_announced_is_answered_within_the_body_deadline() {
+    use tokio::io::AsyncWriteExt as _;
+    let app = spawn_app().await;
+    let server = serve_with_http(
+        &app,
+        &[
+            ("body_read_timeout_seconds", "1"),
+            ("header_read_timeout_seconds", "30"),
+        ],
+    )
+    .await;
+    let mut answers = Vec::new();
+    for head in ["Content-Length: 100\r\n", "Transfer-Encoding: chunked\r\n"] {
+        let mut stream = connect(&server).await;
+        let request = format!(
+            "POST /oauth2/token HTTP/1.1\r\nHost: tessera\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\n{head}\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let partial: &[u8] = if head.starts_with("Content-Length") {
+            b"grant_type=client"
+        } else {
+            b"40\r\ngrant_type=client"
+        };
+        stream.write_all(partial).await.unwrap();
+        let (answer, _) = read_until_closed(&mut stream, std::time::Duration::from_secs(5)).await;
+        answers.push(answer);
+    }
+    for answer in answers {
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+        assert!(answer.contains("invalid_request"), "{answer:?}");
+    }
+}
+
+/// Open file descriptors of a process.
+fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+#[tokio::test]
+async fn open_connections_are_capped_and_a_client_is_served_once_stalled_ones_time_out() {
+    let app = spawn_app().await;
+    let partner = app.create_client(&[SMS]).await;
+    let server = serve_with_http(
+        &app,
+        &[
+            ("max_connections", "20"),
+            ("header_read_timeout_seconds", "1"),
+        ],
+    )
+    .await;
+    let pid = server.child.id();
+    let before = open_files(pid);
+
+    // 300 connections that never send a byte.
+    let mut stalled = Vec::new();
+    for _ in 0..300 {
+        stalled.push(connect(&server).await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let during = open_files(pid);
+
+    // A real client is served, however many stalled connections there are.
+    let id = partner.client_id.to_string();
+    let status = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        token_status(&app.client, &server.address, &id, &partner.secret),
+    )
+    .await
+    .expect("served once the stalled connections timed out");
+    assert_eq!(status, 200);
+    assert!(
+        during <= before + 20 + 2,
+        "{before} files before, {during} with 300 stalled connections"
+    );
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_within_its_bound_with_a_stalled_client_connected() {
+    use tokio::io::AsyncWriteExt as _;
+    let app = spawn_app().await;
+    let mut server = serve_with_http(
+        &app,
+        &[
+            ("header_read_timeout_seconds", "600"),
+            ("shutdown_timeout_seconds", "2"),
+        ],
+    )
+    .await;
+    let mut stalled = connect(&server).await;
+    stalled
+        .write_all(b"GET /.well-known/jwks.json HTTP/1.1\r\nHost: tes")
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let pid = server.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let exited = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            break None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let status = exited.expect("the server exits within its shutdown bound");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "it waited for the client first"
+    );
+}

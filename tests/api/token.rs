@@ -441,6 +441,12 @@ async fn other_methods_are_405_with_allow() {
         let headers = assert_error(response, 405, "invalid_request").await;
         assert_eq!(headers["allow"], "POST");
     }
+    assert_eq!(
+        app.metric("tessera_token_requests_total", &[("outcome", "rejected")])
+            .await,
+        3.0,
+        "every 405 is counted as rejected"
+    );
 }
 
 #[tokio::test]

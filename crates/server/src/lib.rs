@@ -14,6 +14,7 @@ pub mod management;
 pub mod metrics;
 mod ops;
 pub mod reminders;
+pub mod serve;
 pub mod settings;
 pub mod startup;
 mod state;

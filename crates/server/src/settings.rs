@@ -63,6 +63,8 @@ pub struct Settings {
     pub sessions: SessionSettings,
     /// Sign-in lockout.
     pub login: LoginSettings,
+    /// Connection limits of both listeners.
+    pub http: crate::serve::HttpSettings,
 }
 
 /// `[sessions]`

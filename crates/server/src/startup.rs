@@ -8,7 +8,6 @@ use axum::http::Request;
 use axum::routing::get;
 use secrecy::ExposeSecret as _;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tessera_admin::{Acting, Admin, CheckLimits, Policies};
@@ -284,22 +283,28 @@ impl Application {
                 stopped(stop_rx.clone()),
             ))
         });
-        let main = axum::serve(
+        let http = &self.state.settings.http;
+        let main = crate::serve::serve(
             self.listener,
-            router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
-        let ops = axum::serve(self.ops_listener, ops::router(self.state.clone()))
-            .with_graceful_shutdown(stopped(stop_rx));
+            crate::serve::body_deadline(router(self.state.clone()), http),
+            http,
+            stopped(stop_rx.clone()),
+        );
+        let ops = crate::serve::serve(
+            self.ops_listener,
+            ops::router(self.state.clone()),
+            http,
+            stopped(stop_rx),
+        );
         tracing::info!(issuer = %self.state.issuer, "serving");
-        let result = tokio::try_join!(main.into_future(), ops.into_future());
+        tokio::join!(main, ops);
         for task in background.into_iter().chain(reminders) {
             task.abort();
         }
         // Requests have finished: write the uses they noted.
         self.state.token.flush_usage().await;
         self.store.close().await;
-        result.map(|_| ()).context("Server failed")
+        Ok(())
     }
 }
 

@@ -68,12 +68,15 @@ async fn post_token(
     response
 }
 
-/// Any other method on `/oauth2/token`.
-async fn token_method_not_allowed() -> OAuthError {
-    OAuthError::request(
+/// Any other method on `/oauth2/token`: refused, and counted like every
+/// other answer of the endpoint.
+async fn token_method_not_allowed(State(state): State<TokenEndpoint>) -> Response {
+    let error = OAuthError::request(
         StatusCode::METHOD_NOT_ALLOWED,
         "the token endpoint accepts only POST",
-    )
+    );
+    state.0.metrics.observe_request(error.outcome, 0.0);
+    error.into_response()
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
