@@ -540,3 +540,187 @@ async fn sigterm_stops_the_server_within_its_bound_with_a_stalled_client_connect
         "it waited for the client first"
     );
 }
+
+/// A TCP proxy in front of PostgreSQL that a test can cut, as a network
+/// partition would: while cut, open connections are dropped and new ones
+/// closed at once.
+struct DatabaseProxy {
+    port: u16,
+    cut: tokio::sync::watch::Sender<bool>,
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+impl DatabaseProxy {
+    async fn start(upstream: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cut, _) = tokio::sync::watch::channel(false);
+        let watch = cut.clone();
+        let accepting = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
+                let mut is_cut = watch.subscribe();
+                if *is_cut.borrow() {
+                    continue;
+                }
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = is_cut.wait_for(|cut| *cut) => {}
+                    }
+                });
+            }
+        });
+        Self {
+            port,
+            cut,
+            accepting,
+        }
+    }
+
+    fn set_cut(&self, cut: bool) {
+        self.cut.send_replace(cut);
+    }
+}
+
+impl Drop for DatabaseProxy {
+    fn drop(&mut self) {
+        self.accepting.abort();
+    }
+}
+
+/// Lines in a log file.
+fn log_lines(log: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn during_a_database_cut_a_replica_stays_ready_serves_cached_clients_and_logs_only_changes() {
+    let app = spawn_app().await;
+    if app.database.postgres().is_none() {
+        eprintln!("note: the database cut needs PostgreSQL (TESSERA_TEST_POSTGRES_URL); skipped");
+        return;
+    }
+    // The server reaches the test database through the proxy.
+    let url = app.database.url().to_owned();
+    let authority_start = url.find('@').unwrap() + 1;
+    let authority_end = authority_start + url[authority_start..].find('/').unwrap();
+    let upstream = url[authority_start..authority_end].parse().unwrap();
+    let proxy = DatabaseProxy::start(upstream).await;
+    let through_proxy = format!(
+        "{}127.0.0.1:{}{}",
+        &url[..authority_start],
+        proxy.port,
+        &url[authority_end..]
+    );
+    let cached = app.create_client(&[SMS]).await;
+    let uncached = app.create_client(&[SMS]).await;
+    let log = app.dir.path().join("serve.log");
+    let server = ServeProcess::spawn_logging(
+        app.dir.path(),
+        &through_proxy,
+        &app.keys_dir,
+        &[
+            ("TESSERA_LOG__LEVEL", "info"),
+            ("TESSERA_LOG__FORMAT", "json"),
+            ("TESSERA_DATABASE__ACQUIRE_TIMEOUT_SECONDS", "1"),
+            ("TESSERA_CACHE__SYNC_INTERVAL_MILLISECONDS", "50"),
+            ("TESSERA_KEYS__RELOAD_INTERVAL_SECONDS", "1"),
+            ("TESSERA_USAGE__FLUSH_INTERVAL_SECONDS", "1"),
+            ("TESSERA_REMINDERS__ENABLED", "false"),
+        ],
+        &log,
+    );
+    server.wait_ready(&app.client).await;
+    let (cached_id, uncached_id) = (cached.client_id.to_string(), uncached.client_id.to_string());
+    let token = |id: &str, secret: &str| {
+        let (id, secret) = (id.to_owned(), secret.to_owned());
+        let (client, base) = (app.client.clone(), server.address.clone());
+        async move { token_status(&client, &base, &id, &secret).await }
+    };
+    let readyz = || async {
+        let response = app
+            .client
+            .get(format!("{}/readyz", server.ops_address))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    assert_eq!(token(&cached_id, &cached.secret).await, 200);
+    let before = log_lines(&log).len();
+
+    proxy.set_cut(true);
+    let cut_at = std::time::Instant::now();
+    let mut rounds = 0;
+    while cut_at.elapsed() < std::time::Duration::from_secs(10) {
+        assert_eq!(
+            token(&cached_id, &cached.secret).await,
+            200,
+            "cached, during the cut"
+        );
+        let (status, body) = readyz().await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.starts_with("degraded"), "{body}");
+        if rounds % 10 == 0 {
+            assert_eq!(token(&uncached_id, &uncached.secret).await, 503);
+        }
+        rounds += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", server.ops_address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("\ntessera_degraded 1\n"), "{metrics}");
+    assert!(metrics.contains("\ntessera_database_up 0\n"), "{metrics}");
+
+    proxy.set_cut(false);
+    crate::helpers::poll_until(
+        std::time::Duration::from_secs(20),
+        "ready again",
+        || async { readyz().await == (200, "ready\n".to_owned()) },
+    )
+    .await;
+    assert_eq!(token(&uncached_id, &uncached.secret).await, 200);
+    // The watcher checks every second: its recovery line follows shortly.
+    crate::helpers::poll_until(
+        std::time::Duration::from_secs(5),
+        "the recovery logged",
+        || async {
+            log_lines(&log)
+                .iter()
+                .any(|l| l.contains("can reach the database again"))
+        },
+    )
+    .await;
+
+    let during = log_lines(&log).split_off(before);
+    assert!(
+        during.len() <= 20,
+        "{} log lines for {rounds} rounds of a 10 s cut:\n{}",
+        during.len(),
+        during.join("\n")
+    );
+    assert!(
+        during
+            .iter()
+            .any(|l| l.contains("could not reach the database")),
+        "the outage is logged:\n{}",
+        during.join("\n")
+    );
+}

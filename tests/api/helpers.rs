@@ -679,7 +679,8 @@ pub struct ServeProcess {
     pub child: std::process::Child,
     /// `http://127.0.0.1:PORT` of the main listener.
     pub address: String,
-    ops_address: String,
+    /// `http://127.0.0.1:PORT` of the operations listener.
+    pub ops_address: String,
 }
 
 impl ServeProcess {
@@ -694,6 +695,18 @@ impl ServeProcess {
         Self::spawn_args(&["serve"], dir, database_url, keys_dir, env)
     }
 
+    /// [`Self::spawn`], writing the server's log (its stderr) to `log`.
+    pub fn spawn_logging(
+        dir: &std::path::Path,
+        database_url: &str,
+        keys_dir: &std::path::Path,
+        env: &[(&str, &str)],
+        log: &std::path::Path,
+    ) -> Self {
+        let log = std::fs::File::create(log).unwrap();
+        Self::spawn_into(&["serve"], dir, database_url, keys_dir, env, log.into())
+    }
+
     fn spawn_args(
         args: &[&str],
         dir: &std::path::Path,
@@ -701,10 +714,23 @@ impl ServeProcess {
         keys_dir: &std::path::Path,
         env: &[(&str, &str)],
     ) -> Self {
+        let stderr = std::process::Stdio::inherit();
+        Self::spawn_into(args, dir, database_url, keys_dir, env, stderr)
+    }
+
+    fn spawn_into(
+        args: &[&str],
+        dir: &std::path::Path,
+        database_url: &str,
+        keys_dir: &std::path::Path,
+        env: &[(&str, &str)],
+        stderr: std::process::Stdio,
+    ) -> Self {
         let (port, ops) = (free_port(), free_port());
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
             .args(args)
             .stdout(std::process::Stdio::null())
+            .stderr(stderr)
             .current_dir(dir)
             .env("TESSERA_DATABASE_URL", database_url)
             .env("TESSERA_KEYS_DIR", keys_dir)

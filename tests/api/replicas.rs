@@ -103,14 +103,22 @@ async fn restore_database(app: &TestApp) {
     .await;
 }
 
-async fn ready(app: &TestApp) -> u16 {
-    app.client
+/// `/readyz`: its status and the first word of its body.
+async fn ready(app: &TestApp) -> (u16, String) {
+    let response = app
+        .client
         .get(format!("{}/readyz", app.ops_address))
         .send()
         .await
-        .unwrap()
-        .status()
-        .as_u16()
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    let word = body
+        .split([':', '\n'])
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    (status, word)
 }
 
 /// A server on PostgreSQL (the outage is made there) that waits at most a
@@ -158,7 +166,8 @@ async fn during_a_database_outage_cached_clients_get_tokens_and_others_get_503()
     assert!(response.headers().contains_key("retry-after"));
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
-    assert_eq!(ready(&app).await, 503);
+    // Still ready, so load balancers keep sending partners here.
+    assert_eq!(ready(&app).await, (200, "degraded".to_owned()));
     // The management API needs the database too.
     let response = app.api_get("/api/v1/me", Some(&session)).await;
     assert_eq!(response.status(), 503);
@@ -168,7 +177,7 @@ async fn during_a_database_outage_cached_clients_get_tokens_and_others_get_503()
 
     // Recovery without a restart.
     let started = Instant::now();
-    while ready(&app).await != 200 {
+    while ready(&app).await != (200, "ready".to_owned()) {
         assert!(started.elapsed() < StdDuration::from_secs(10));
         tokio::time::sleep(StdDuration::from_millis(100)).await;
     }
@@ -207,6 +216,7 @@ async fn cached_clients_are_trusted_only_for_the_configured_outage_window() {
         503,
         "no longer trusted without the database"
     );
+    assert_eq!(ready(&app).await, (503, "unavailable".to_owned()));
 
     restore_database(&app).await;
     let started = Instant::now();

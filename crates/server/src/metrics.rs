@@ -21,6 +21,11 @@ pub struct Metrics {
     /// `tessera_reminders_due`: reminders due and still unsent after the
     /// last pass (every try failed).
     pub reminders_due: IntGauge,
+    /// `tessera_database_up`: 1 when the last check reached the database.
+    pub database_up: IntGauge,
+    /// `tessera_degraded`: 1 while the replica serves without the database
+    /// (cached clients only, within the trust window).
+    pub degraded: IntGauge,
 }
 
 fn counter_vec(
@@ -68,11 +73,24 @@ impl Metrics {
             "tessera_reminders_due",
             "Expiry reminders due and still unsent after the last pass.",
         )?;
+        let database_up = gauge(
+            &registry,
+            "tessera_database_up",
+            "1 when the last check reached the database, 0 when it did not.",
+        )?;
+        let degraded = gauge(
+            &registry,
+            "tessera_degraded",
+            "1 while this replica serves without the database: cached clients only, \
+             within the trust window.",
+        )?;
         Ok(Self {
             registry,
             reminders,
             reminders_due,
             secrets,
+            database_up,
+            degraded,
         })
     }
 

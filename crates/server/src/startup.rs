@@ -22,7 +22,7 @@ use tessera_token::settings::TokenConfig;
 use tessera_token::{Dependencies, TokenEndpoint};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::discovery;
 use crate::metrics::Metrics;
@@ -276,6 +276,10 @@ impl Application {
                 self.state.clone(),
                 stopped(stop_rx.clone()),
             )),
+            tokio::spawn(ops::watch_database(
+                self.state.clone(),
+                stopped(stop_rx.clone()),
+            )),
         ];
         let reminders = self.state.settings.reminders.enabled.then(|| {
             tokio::spawn(crate::reminders::run(
@@ -327,20 +331,24 @@ pub fn router(state: AppState) -> Router {
         .merge(tessera_web::router(web))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let request_id = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                // The path only: a query string could carry a credential.
-                tracing::info_span!(
-                    "request",
-                    method = %request.method(),
-                    path = %request.uri().path(),
-                    request_id = %request_id,
-                )
-            }),
+            // A failed answer is logged where it is made, with its cause
+            // and once per outage, not again per response.
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG))
+                .make_span_with(|request: &Request<_>| {
+                    let request_id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    // The path only: a query string could carry a credential.
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %request_id,
+                    )
+                }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

@@ -311,6 +311,12 @@ impl SecretCache {
             .store(now.saturating_add(self.trust_window), Ordering::Release);
     }
 
+    /// Unix seconds until which entries are trusted without another read
+    /// of the change log.
+    pub fn trusted_until(&self) -> i64 {
+        self.trust_until.load(Ordering::Acquire)
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)

@@ -129,7 +129,7 @@ impl OAuthError {
 
     /// The database is unreachable: 503; the cause is logged, not sent.
     pub fn unavailable(cause: &dyn std::fmt::Display) -> Self {
-        tracing::warn!(error = %cause, "token request needs the database, which is unavailable");
+        tracing::debug!(error = %cause, "token request needs the database, which is unavailable");
         Self {
             status: StatusCode::SERVICE_UNAVAILABLE,
             error: "temporarily_unavailable",

@@ -27,6 +27,7 @@ mod error;
 mod handler;
 pub mod keys;
 pub mod metrics;
+pub mod outage;
 pub mod request;
 pub mod settings;
 mod state;

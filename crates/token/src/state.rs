@@ -12,6 +12,7 @@ use tessera_core::store::{CredentialStore, CredentialsChanged, KeyStore};
 use crate::cache::SecretCache;
 use crate::keys::KeyRing;
 use crate::metrics::TokenMetrics;
+use crate::outage::FailureLog;
 use crate::settings::TokenConfig;
 use crate::sync;
 use crate::usage::{self, UsageRecorder};
@@ -122,6 +123,12 @@ impl TokenEndpoint {
         }))
     }
 
+    /// Until when (unix seconds) cached clients are served without the
+    /// database: the last read of the change log plus the trust window.
+    pub fn serves_cached_clients_until(&self) -> i64 {
+        self.0.auth.cache().trusted_until()
+    }
+
     /// The hook through which changes this process commits drop what the
     /// cache holds for the application, before they are answered.
     pub fn invalidation_hook(&self) -> Arc<dyn CredentialsChanged> {
@@ -173,6 +180,7 @@ impl TokenEndpoint {
             &inner.usage,
             inner.credentials.as_ref(),
             &inner.metrics.last_used_flushes,
+            &mut FailureLog::new("record secret uses at shutdown"),
         )
         .await;
     }
@@ -183,18 +191,18 @@ impl TokenEndpoint {
         let inner = &self.0;
         let interval = Duration::from_secs(inner.config.keys.reload_interval_seconds.max(1));
         tokio::pin!(stopped);
+        let mut failures =
+            FailureLog::new("reload signing keys (still signing with the current key)");
         loop {
             tokio::select! {
                 () = &mut stopped => return,
                 () = tokio::time::sleep(interval) => {}
             }
-            if let Err(e) = inner
+            let reloaded = inner
                 .keys
                 .reload(inner.key_store.as_ref(), inner.clock.as_ref())
-                .await
-            {
-                tracing::error!(error = %e, "could not reload signing keys; still signing with the current key");
-            }
+                .await;
+            failures.record(&reloaded);
         }
     }
 }

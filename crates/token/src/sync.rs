@@ -21,6 +21,7 @@ use tessera_core::store::{CredentialChange, CredentialStore, StoreError};
 
 use crate::cache::SecretCache;
 use crate::metrics::{TokenMetrics, count};
+use crate::outage::FailureLog;
 
 /// How long a skipped sequence number is awaited, in seconds: far longer
 /// than any transaction that writes the log runs.
@@ -121,12 +122,14 @@ pub(crate) async fn run(
 ) {
     let mut feed: Option<ChangeFeed> = None;
     let mut last_read: Option<i64> = None;
+    let mut failures = FailureLog::new("read the credential change log");
     tokio::pin!(stopped);
     loop {
         let now = clock.now().unix_timestamp();
         match read_once(store, &mut feed, now).await {
             Ok(changed) => {
                 metrics.change_log_reads.ok.inc();
+                failures.succeeded();
                 // Rows older than the log keeps may be gone: after so long
                 // without a read, start from an empty cache.
                 if last_read.is_some_and(|t| now - t >= CHANGE_LOG_RETENTION_SECONDS / 2) {
@@ -145,7 +148,7 @@ pub(crate) async fn run(
             }
             Err(e) => {
                 metrics.change_log_reads.error.inc();
-                tracing::warn!(error = %e, "could not read the credential change log");
+                failures.failed(&e);
             }
         }
         tokio::select! {
@@ -182,11 +185,10 @@ pub(crate) async fn prune(
     stopped: impl Future<Output = ()>,
 ) {
     tokio::pin!(stopped);
+    let mut failures = FailureLog::new("prune the credential change log");
     loop {
         let horizon = clock.now() - time::Duration::seconds(CHANGE_LOG_RETENTION_SECONDS);
-        if let Err(e) = store.prune_credential_changes(horizon).await {
-            tracing::warn!(error = %e, "could not prune the credential change log");
-        }
+        failures.record(&store.prune_credential_changes(horizon).await);
         tokio::select! {
             () = &mut stopped => return,
             () = tokio::time::sleep(HOUSEKEEPING_INTERVAL) => {}

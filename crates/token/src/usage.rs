@@ -12,6 +12,7 @@ use tessera_core::store::{CredentialStore, StoreError};
 use time::OffsetDateTime;
 
 use crate::metrics::OkOrError;
+use crate::outage::FailureLog;
 
 /// Uses noted since the last flush.
 #[derive(Debug, Default)]
@@ -27,14 +28,6 @@ impl UsageRecorder {
         if *latest < at {
             *latest = at;
         }
-    }
-
-    /// Number of secrets with an unwritten use.
-    pub fn pending(&self) -> usize {
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
     }
 
     /// Writes every noted use. On failure the uses are kept for the next
@@ -69,23 +62,30 @@ pub(crate) async fn run(
     stopped: impl Future<Output = ()>,
 ) {
     tokio::pin!(stopped);
+    let mut failures =
+        FailureLog::new("record secret uses (kept in memory until they are written)");
     loop {
         tokio::select! {
             () = &mut stopped => return,
             () = tokio::time::sleep(interval) => {}
         }
-        flush(usage, store, flushes).await;
+        flush(usage, store, flushes, &mut failures).await;
     }
 }
 
-/// Writes pending uses, counting the outcome in `flushes`.
-pub(crate) async fn flush(usage: &UsageRecorder, store: &dyn CredentialStore, flushes: &OkOrError) {
-    match usage.flush(store).await {
+/// Writes pending uses, counting the outcome in `flushes` and logging a
+/// failure in `failures`.
+pub(crate) async fn flush(
+    usage: &UsageRecorder,
+    store: &dyn CredentialStore,
+    flushes: &OkOrError,
+    failures: &mut FailureLog,
+) {
+    let flushed = usage.flush(store).await;
+    match flushed {
         Ok(0) => {}
         Ok(_) => flushes.ok.inc(),
-        Err(e) => {
-            flushes.error.inc();
-            tracing::warn!(error = %e, pending = usage.pending(), "could not record secret use; will retry");
-        }
+        Err(_) => flushes.error.inc(),
     }
+    failures.record(&flushed);
 }

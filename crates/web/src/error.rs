@@ -76,7 +76,7 @@ impl From<AdminError> for WebError {
                 .into(),
             ),
             AdminError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "web request needs the database, which is unavailable");
+                tracing::debug!(error = %cause, "web request needs the database, which is unavailable");
                 Self::Page(StatusCode::SERVICE_UNAVAILABLE, OUR_SIDE.into())
             }
             AdminError::Internal(cause) => {

@@ -167,7 +167,7 @@ impl ApiError {
 
     /// 503: the database is down; logs the cause, asks to retry.
     pub fn unavailable(cause: &dyn std::fmt::Display) -> Self {
-        tracing::warn!(error = %cause, "management request needs the database, which is unavailable");
+        tracing::debug!(error = %cause, "management request needs the database, which is unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",

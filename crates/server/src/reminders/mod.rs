@@ -200,10 +200,9 @@ impl Reminders {
 pub async fn run(reminders: Arc<Reminders>, stopped: impl Future<Output = ()>) {
     let interval = StdDuration::from_secs(reminders.settings.interval_seconds.max(1));
     tokio::pin!(stopped);
+    let mut failures = tessera_token::outage::FailureLog::new("run the reminder pass");
     loop {
-        if let Err(e) = reminders.run_once().await {
-            tracing::warn!(error = %e, "the reminder pass failed; retrying at the next interval");
-        }
+        failures.record(&reminders.run_once().await);
         tokio::select! {
             () = &mut stopped => return,
             () = tokio::time::sleep(interval) => {}
