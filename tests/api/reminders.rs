@@ -174,6 +174,52 @@ async fn the_outbox_message_is_complete_and_never_holds_the_secret() {
     check_message(&raw, &partner, &value, "expires in 7 days");
 }
 
+#[tokio::test]
+async fn each_manager_gets_a_message_of_their_own_naming_no_one_else() {
+    let app = spawn_app().await;
+    let partner = partner(&app).await;
+    let second = format!(
+        "second.{}@partner.example",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    app.admin
+        .create_user(
+            &Acting::cli(),
+            &second,
+            Role::CredentialManager,
+            Some(partner.organisation),
+        )
+        .await
+        .unwrap();
+    secret(&app, &partner, 20).await;
+    app.clock.advance(Duration::days(13));
+
+    assert_eq!(pass(&app).await.sent, 1, "one reminder");
+
+    let mut recipients: Vec<Vec<String>> = eml_files(&app.outbox)
+        .iter()
+        .map(|file| {
+            let raw = std::fs::read(file).unwrap();
+            let message = MessageParser::default().parse(&raw[..]).unwrap();
+            let mut named: Vec<String> = [message.to(), message.cc(), message.bcc()]
+                .into_iter()
+                .flatten()
+                .flat_map(|addresses| addresses.iter())
+                .filter_map(|a| a.address().map(str::to_owned))
+                .collect();
+            named.sort();
+            named
+        })
+        .collect();
+    recipients.sort();
+    let mut expected = vec![vec![partner.manager.clone()], vec![second]];
+    expected.sort();
+    assert_eq!(
+        recipients, expected,
+        "one message per person, naming only them"
+    );
+}
+
 /// Checks a reminder as delivered: headers, both alternatives, content.
 fn check_message(raw: &[u8], partner: &Partner, secret_value: &str, when: &str) {
     assert!(

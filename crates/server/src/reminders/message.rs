@@ -143,13 +143,14 @@ impl Reminder<'_> {
         )
     }
 
-    /// The message from `from` to `to`.
-    pub fn message(&self, from: Mailbox, to: &[Mailbox]) -> Result<Message, lettre::error::Error> {
-        let mut builder = Message::builder().from(from).subject(self.subject());
-        for recipient in to {
-            builder = builder.to(recipient.clone());
-        }
-        builder.multipart(MultiPart::alternative_plain_html(self.text(), self.html()))
+    /// The message from `from` to one person, `to`: recipients never see
+    /// each other's addresses.
+    pub fn message(&self, from: Mailbox, to: Mailbox) -> Result<Message, lettre::error::Error> {
+        Message::builder()
+            .from(from)
+            .to(to)
+            .subject(self.subject())
+            .multipart(MultiPart::alternative_plain_html(self.text(), self.html()))
     }
 }
 

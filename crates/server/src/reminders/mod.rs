@@ -12,6 +12,7 @@
 pub mod mailer;
 pub mod message;
 
+use lettre::Message;
 use lettre::message::Mailbox;
 use std::future::Future;
 use std::sync::Arc;
@@ -155,8 +156,10 @@ impl Reminders {
         Ok(to)
     }
 
-    /// Sends one reminder, trying up to `max_attempts` times with doubling
-    /// waits.
+    /// Sends one reminder, one message per recipient, each tried up to
+    /// `max_attempts` times with doubling waits. It is sent when every
+    /// recipient's message went; if any failed, the next pass sends it
+    /// again to everyone (a duplicate rather than a missed reminder).
     async fn deliver(
         &self,
         secret: &ExpiringSecret,
@@ -171,18 +174,31 @@ impl Reminders {
             now,
             management_url: &self.management_url,
         };
-        let message = match reminder.message(self.from.clone(), &to) {
-            Ok(message) => message,
-            Err(e) => {
-                tracing::error!(secret_id = %secret.secret.id, error = %e, "could not build a reminder message");
-                return Ok(ReminderOutcome::Failed);
+        let mut outcome = ReminderOutcome::Sent;
+        for recipient in to {
+            let message = match reminder.message(self.from.clone(), recipient) {
+                Ok(message) => message,
+                Err(e) => {
+                    tracing::error!(secret_id = %secret.secret.id, error = %e, "could not build a reminder message");
+                    outcome = ReminderOutcome::Failed;
+                    continue;
+                }
+            };
+            if !self.send(secret, message).await {
+                outcome = ReminderOutcome::Failed;
             }
-        };
+        }
+        Ok(outcome)
+    }
+
+    /// Sends `message`, trying up to `max_attempts` times with doubling
+    /// waits; whether it went.
+    async fn send(&self, secret: &ExpiringSecret, message: Message) -> bool {
         let mut wait = StdDuration::from_millis(self.settings.retry_backoff_milliseconds);
         let attempts = self.settings.max_attempts.max(1);
         for attempt in 1..=attempts {
             match self.mailer.send(message.clone()).await {
-                Ok(()) => return Ok(ReminderOutcome::Sent),
+                Ok(()) => return true,
                 Err(e) => {
                     tracing::warn!(secret_id = %secret.secret.id, attempt, attempts, error = %e, "could not send an expiry reminder");
                     if attempt < attempts {
@@ -192,7 +208,7 @@ impl Reminders {
                 }
             }
         }
-        Ok(ReminderOutcome::Failed)
+        false
     }
 }
 
