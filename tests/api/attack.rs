@@ -724,3 +724,35 @@ async fn during_a_database_cut_a_replica_stays_ready_serves_cached_clients_and_l
         during.join("\n")
     );
 }
+
+#[tokio::test]
+async fn a_password_change_refuses_common_passwords_and_the_email() {
+    let app = spawn_app().await;
+    let user = target(&app).await;
+    let session = app.login(&user).await;
+    for (new, detail) in [
+        ("qwerty123456", "commonly used"),
+        ("Iloveyou1234", "commonly used"),
+        (user.email.as_str(), "email address"),
+    ] {
+        let response = app
+            .api_put(
+                "/api/v1/me/password",
+                Some(&session),
+                &json!({"current_password": user.password, "new_password": new}),
+            )
+            .await;
+        let body = assert_problem(response, 422).await;
+        assert_eq!(body["field"], "new_password");
+        assert!(body["detail"].as_str().unwrap().contains(detail), "{body}");
+    }
+    // A passphrase of unrelated words is fine.
+    let response = app
+        .api_put(
+            "/api/v1/me/password",
+            Some(&session),
+            &json!({"current_password": user.password, "new_password": "lantern orbit pickle ferry"}),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+}

@@ -616,11 +616,22 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// The name of the web page's cookie `name`: `__Host-` prefixed when
+    /// the site is HTTPS.
+    pub fn cookie_name(&self, name: &str) -> String {
+        if self.issuer.starts_with("https://") {
+            format!("__Host-{name}")
+        } else {
+            name.to_owned()
+        }
+    }
+
     /// Opens the sign-in page: its double-submit cookie and form token.
     pub async fn web_sign_in_form(&self) -> (String, String) {
         let page = self.web_get("/sign-in", None).await;
         assert_eq!(page.status(), 200);
-        let cookie = cookie_pair(&set_cookie(&page, "tessera_sign_in").unwrap());
+        let name = self.cookie_name("tessera_sign_in");
+        let cookie = cookie_pair(&set_cookie(&page, &name).unwrap());
         let csrf = csrf_of(&page.text().await.unwrap());
         (cookie, csrf)
     }
@@ -645,7 +656,8 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), 303, "web sign-in of {}", user.email);
         assert_eq!(response.headers()["location"], "/applications");
-        let cookie = cookie_pair(&set_cookie(&response, "tessera_session").unwrap());
+        let name = self.cookie_name("tessera_session");
+        let cookie = cookie_pair(&set_cookie(&response, &name).unwrap());
         let page = self.web_get("/applications", Some(&cookie)).await;
         assert_eq!(page.status(), 200);
         let csrf = csrf_of(&page.text().await.unwrap());

@@ -136,7 +136,11 @@ async fn web_session_cookie_flags_and_security_headers() {
         )
         .await;
     assert_eq!(response.status(), 303);
-    let session = set_cookie(&response, "tessera_session").unwrap();
+    // Over HTTPS the name carries `__Host-`: only this host, over HTTPS,
+    // can set it, and no sibling subdomain can shadow it.
+    assert!(set_cookie(&response, "tessera_session").is_none());
+    let session = set_cookie(&response, "__Host-tessera_session").unwrap();
+    assert!(!session.contains("Domain="), "{session}");
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure"] {
         assert!(session.contains(flag), "{flag} missing from {session}");
     }

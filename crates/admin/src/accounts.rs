@@ -397,7 +397,8 @@ impl Admin {
         let target = user.email.as_ref().to_owned();
         let credentials = self.store.user_credentials(&user.email).await?;
         let hash = credentials.map(|c| c.password_hash);
-        check_new_password(current.expose_secret(), new.expose_secret()).map_err(Invalid::from)?;
+        check_new_password(current.expose_secret(), new.expose_secret(), &user.email)
+            .map_err(Invalid::from)?;
         let admitted = self.checks.admit().ok_or(AdminError::TooManyAttempts {
             retry_after_seconds: BUSY_RETRY_AFTER_SECONDS,
         })?;

@@ -187,16 +187,52 @@ pub enum PasswordPolicyError {
     /// The same as the current one.
     #[error("new_password must differ from the current password")]
     Unchanged,
+    /// Among the passwords most often used, which are guessed first.
+    #[error("new_password is one of the most commonly used passwords; choose another")]
+    Common,
+    /// The account's own email, or the part before its `@`.
+    #[error("new_password must not be your email address")]
+    Email,
 }
 
-/// Checks a new password against the policy.
-pub fn check_new_password(current: &str, new: &str) -> Result<(), PasswordPolicyError> {
+/// The most common passwords of at least [`MIN_PASSWORD_CHARS`] characters,
+/// in lower case, sorted: those of the "10 million passwords" list's top
+/// million long enough to pass the length rule (see `data/README.md`).
+const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
+
+/// [`COMMON_PASSWORDS`] as a sorted list, made on first use.
+static COMMON_PASSWORD_LIST: std::sync::LazyLock<Vec<&str>> =
+    std::sync::LazyLock::new(|| COMMON_PASSWORDS.lines().collect());
+
+/// Whether `password`, in any case, is on the list of common passwords.
+fn is_common(password: &str) -> bool {
+    COMMON_PASSWORD_LIST
+        .binary_search(&password.to_lowercase().as_str())
+        .is_ok()
+}
+
+/// Checks a new password against the policy (NIST SP 800-63B: a length
+/// rule, no composition rules, and a refusal of common passwords and of
+/// the account's own name), for the account `email`.
+pub fn check_new_password(
+    current: &str,
+    new: &str,
+    email: &Email,
+) -> Result<(), PasswordPolicyError> {
     let len = new.chars().count();
     if len < MIN_PASSWORD_CHARS {
         return Err(PasswordPolicyError::TooShort);
     }
     if len > MAX_PASSWORD_CHARS {
         return Err(PasswordPolicyError::TooLong);
+    }
+    let email = email.as_ref();
+    let local_part = email.split('@').next().unwrap_or(email);
+    if new.eq_ignore_ascii_case(email) || new.eq_ignore_ascii_case(local_part) {
+        return Err(PasswordPolicyError::Email);
+    }
+    if is_common(new) {
+        return Err(PasswordPolicyError::Common);
     }
     if current == new {
         return Err(PasswordPolicyError::Unchanged);
@@ -273,15 +309,46 @@ mod tests {
 
     #[test]
     fn new_passwords_need_twelve_characters_and_a_change() {
+        let ann = Email::parse("ann.smith@acme.example").unwrap();
         assert_eq!(
-            check_new_password("old", "short"),
+            check_new_password("old", "short", &ann),
             Err(PasswordPolicyError::TooShort)
         );
         assert_eq!(
-            check_new_password("same-password-1", "same-password-1"),
+            check_new_password("same-password-1", "same-password-1", &ann),
             Err(PasswordPolicyError::Unchanged)
         );
-        assert!(check_new_password("old", "a long enough one").is_ok());
+        assert!(check_new_password("old", "a long enough one", &ann).is_ok());
+    }
+
+    #[test]
+    fn common_passwords_and_the_email_are_refused_in_any_case() {
+        let ann = Email::parse("ann.smith@acme.example").unwrap();
+        for common in [
+            "qwerty123456",
+            "QWERTY123456",
+            "1qaz2wsx3edc",
+            "iloveyou1234",
+        ] {
+            assert_eq!(
+                check_new_password("old", common, &ann),
+                Err(PasswordPolicyError::Common),
+                "{common}"
+            );
+        }
+        for own in ["ann.smith@acme.example", "ANN.SMITH@acme.example"] {
+            assert_eq!(
+                check_new_password("old", own, &ann),
+                Err(PasswordPolicyError::Email)
+            );
+        }
+        let list: Vec<&str> = COMMON_PASSWORDS.lines().collect();
+        assert!(list.len() > 40_000);
+        assert!(
+            list.windows(2).all(|w| w[0] < w[1]),
+            "sorted, for binary search"
+        );
+        assert!(list.iter().all(|p| p.chars().count() >= MIN_PASSWORD_CHARS));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use tessera_core::session::PasswordPolicyError;
 use tessera_core::user::UserError;
 
 use crate::pages;
-use crate::session::{SESSION_COOKIE, removal};
+use crate::session::{SiteCookie, removal};
 
 /// What an error page says for any server-side failure.
 const OUR_SIDE: &str = "Something went wrong on our side. Please try again in a moment.";
@@ -33,6 +33,8 @@ pub enum WebError {
     SignIn {
         /// Whether to remove a stale session cookie.
         clear: bool,
+        /// Whether the site is HTTPS, which names the cookie.
+        secure: bool,
     },
     /// The form's CSRF token is missing or wrong: nothing was changed.
     Csrf,
@@ -106,13 +108,11 @@ impl From<FormRejection> for WebError {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         match self {
-            Self::SignIn { clear } => {
+            Self::SignIn { clear, secure } => {
                 let redirect = Redirect::to("/sign-in");
                 if clear {
-                    // Without `Secure`, which still removes a `Secure`
-                    // cookie of that name.
-                    (CookieJar::new().add(removal(SESSION_COOKIE, false)), redirect)
-                        .into_response()
+                    let removal = removal(SiteCookie::Session, secure);
+                    (CookieJar::new().add(removal), redirect).into_response()
                 } else {
                     redirect.into_response()
                 }
@@ -236,6 +236,12 @@ impl Refused {
                 Invalid::Password(PasswordPolicyError::TooLong) => "Use at most 256 characters.",
                 Invalid::Password(PasswordPolicyError::Unchanged) => {
                     "Choose a password other than your current one."
+                }
+                Invalid::Password(PasswordPolicyError::Common) => {
+                    "This password is one of the most commonly used, so it is guessed first. Choose another; a few unrelated words make a good one."
+                }
+                Invalid::Password(PasswordPolicyError::Email) => {
+                    "Choose a password other than your email address."
                 }
                 Invalid::WrongCurrentPassword => "This is not your current password.",
                 Invalid::Limit { max } => {

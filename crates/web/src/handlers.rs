@@ -101,7 +101,7 @@ pub async fn post_sign_in(
     form: Submitted<SignInForm>,
 ) -> Result<Response, WebError> {
     let form = read(form)?;
-    if !session::sign_in_token_matches(&jar, &form.csrf) {
+    if !session::sign_in_token_matches(&state, &jar, &form.csrf) {
         return Err(WebError::Csrf);
     }
     match state
@@ -118,7 +118,7 @@ pub async fn post_sign_in(
             let jar = jar
                 .add(session::session_cookie(&state, &signed_in.token))
                 .add(session::removal(
-                    session::SIGN_IN_COOKIE,
+                    session::SiteCookie::SignIn,
                     state.secure_cookies(),
                 ));
             Ok((jar, Redirect::to("/applications")).into_response())
@@ -157,7 +157,7 @@ pub async fn post_sign_out(
         .sign_out(&caller.acting, &caller.session)
         .await?;
     let jar = CookieJar::new().add(session::removal(
-        session::SESSION_COOKIE,
+        session::SiteCookie::Session,
         state.secure_cookies(),
     ));
     Ok((jar, Redirect::to("/sign-in?signed-out")).into_response())

@@ -31,19 +31,38 @@ use tessera_core::user::{Role, User};
 use crate::WebState;
 use crate::error::WebError;
 
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "tessera_session";
-/// The sign-in form's double-submit cookie.
-pub const SIGN_IN_COOKIE: &str = "tessera_sign_in";
+/// The site's cookies. Over HTTPS their names carry the `__Host-` prefix,
+/// so browsers accept them only `Secure`, for the whole site and from this
+/// host alone (no sibling subdomain can set or shadow them); on plain-http
+/// loopback (the demo), where browsers refuse that prefix, they go without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteCookie {
+    /// The session.
+    Session,
+    /// The sign-in form's double-submit cookie.
+    SignIn,
+}
+
+impl SiteCookie {
+    /// The cookie's name on a site that is HTTPS (`secure`) or not.
+    pub fn name(self, secure: bool) -> &'static str {
+        match (self, secure) {
+            (Self::Session, true) => "__Host-tessera_session",
+            (Self::Session, false) => "tessera_session",
+            (Self::SignIn, true) => "__Host-tessera_sign_in",
+            (Self::SignIn, false) => "tessera_sign_in",
+        }
+    }
+}
 /// How long a sign-in form stays usable.
 const SIGN_IN_COOKIE_SECONDS: i64 = 15 * 60;
 /// What the HMAC of the CSRF token signs; a new version invalidates old forms.
 const CSRF_CONTEXT: &[u8] = b"tessera web csrf v1";
 
 /// A cookie of this site: whole site, no script, never sent by another
-/// site's page, `Secure` when the site is HTTPS.
-fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((name, value))
+/// site's page, `Secure` (and `__Host-`) when the site is HTTPS.
+fn cookie(which: SiteCookie, value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((which.name(secure), value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -55,15 +74,15 @@ fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
 /// (idle and absolute expiry), the browser forgets it on close.
 pub fn session_cookie(state: &WebState, token: &SessionToken) -> Cookie<'static> {
     cookie(
-        SESSION_COOKIE,
+        SiteCookie::Session,
         token.expose().to_owned(),
         state.secure_cookies(),
     )
 }
 
-/// A cookie that removes cookie `name` (empty, `Max-Age=0`).
-pub fn removal(name: &'static str, secure: bool) -> Cookie<'static> {
-    let mut removal = cookie(name, String::new(), secure);
+/// A cookie that removes the site's cookie `which` (empty, `Max-Age=0`).
+pub fn removal(which: SiteCookie, secure: bool) -> Cookie<'static> {
+    let mut removal = cookie(which, String::new(), secure);
     removal.set_max_age(time::Duration::ZERO);
     removal
 }
@@ -73,15 +92,16 @@ pub fn new_sign_in_token(state: &WebState) -> (String, Cookie<'static>) {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let value = URL_SAFE_NO_PAD.encode(bytes);
-    let mut cookie = cookie(SIGN_IN_COOKIE, value.clone(), state.secure_cookies());
+    let mut cookie = cookie(SiteCookie::SignIn, value.clone(), state.secure_cookies());
     cookie.set_max_age(time::Duration::seconds(SIGN_IN_COOKIE_SECONDS));
     (value, cookie)
 }
 
 /// Whether the sign-in form's token matches its cookie. Compared through
 /// BLAKE3 digests, whose equality is constant-time.
-pub fn sign_in_token_matches(jar: &CookieJar, submitted: &str) -> bool {
-    match jar.get(SIGN_IN_COOKIE).map(Cookie::value) {
+pub fn sign_in_token_matches(state: &WebState, jar: &CookieJar, submitted: &str) -> bool {
+    let name = SiteCookie::SignIn.name(state.secure_cookies());
+    match jar.get(name).map(Cookie::value) {
         Some(expected) if !expected.is_empty() => {
             blake3::hash(expected.as_bytes()) == blake3::hash(submitted.as_bytes())
         }
@@ -153,11 +173,15 @@ impl FromRequestParts<WebState> for WebCaller {
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
+        let secure = state.secure_cookies();
         let raw = jar
-            .get(SESSION_COOKIE)
+            .get(SiteCookie::Session.name(secure))
             .map(Cookie::value)
             .filter(|t| !t.is_empty() && t.len() <= 128)
-            .ok_or(WebError::SignIn { clear: false })?;
+            .ok_or(WebError::SignIn {
+                clear: false,
+                secure,
+            })?;
         let token = SessionToken::presented(raw);
         let Ok(ClientAddress(client_address)) =
             ClientAddress::from_request_parts(parts, state).await;
@@ -166,7 +190,10 @@ impl FromRequestParts<WebState> for WebCaller {
             .authenticate(&token)
             .await?
             // An ended session: sign in again, and drop the stale cookie.
-            .ok_or(WebError::SignIn { clear: true })?;
+            .ok_or(WebError::SignIn {
+                clear: true,
+                secure,
+            })?;
         Ok(Self {
             acting: Acting::user(&user, client_address),
             user,
