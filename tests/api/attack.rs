@@ -151,11 +151,7 @@ async fn fifty_concurrent_guesses_get_exactly_the_allowed_number_checked() {
     );
     assert_eq!(attempts(&app, "locked").await, 45.0);
     // The account is locked: the right password does not help now.
-    app.clock.advance(Duration::seconds(30));
-    let response = app
-        .try_login(&user.email, &user.password, &app.totp_code(&user))
-        .await;
-    assert_problem(response, 401).await;
+    assert_locked_out(&app, &user).await;
 }
 
 #[tokio::test]
@@ -187,9 +183,14 @@ async fn wrong_current_passwords_count_towards_the_lock() {
     let body = assert_problem(locked, 429).await;
     assert_eq!(body["type"], "urn:tessera:problem:too-many-attempts");
     // Signing in is locked too, even with the right credentials.
+    assert_locked_out(&app, &user).await;
+}
+
+/// Signing in with `user`'s right credentials, at a fresh code, is refused.
+async fn assert_locked_out(app: &TestApp, user: &TestUser) {
     app.clock.advance(Duration::seconds(30));
     let response = app
-        .try_login(&user.email, &user.password, &app.totp_code(&user))
+        .try_login(&user.email, &user.password, &app.totp_code(user))
         .await;
     assert_problem(response, 401).await;
 }

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use std::net::IpAddr;
 use tessera_core::actor::ActorRecord;
 use tessera_core::audit::{AuditAction, AuditOutcome, NewAuditEvent};
-use tessera_core::ids::SessionId;
+use tessera_core::ids::{SessionId, UserId};
 use tessera_core::session::{
     LoginAttempt, Session, SessionToken, check_new_password, matching_totp_step,
 };
@@ -182,15 +182,7 @@ impl Admin {
         now: OffsetDateTime,
     ) -> Result<(Attempt, Option<SignedIn>), AdminError> {
         let user = credentials.user;
-        let reserved = self
-            .store
-            .reserve_login_attempt(
-                user.id,
-                self.login.max_failed_attempts,
-                now,
-                now + self.login.lockout,
-            )
-            .await?;
+        let reserved = self.reserve_attempt(user.id, now).await?;
         // Verify even when locked, so a locked account costs and answers the same.
         let password_ok = admitted
             .verify(password, Some(credentials.password_hash))
@@ -218,6 +210,24 @@ impl Admin {
         self.start_session(user, client_address, now)
             .await
             .map(|signed_in| (Attempt::Success, Some(signed_in)))
+    }
+
+    /// Reserves one attempt of `user_id`'s password under the sign-in
+    /// policy, before it is checked.
+    async fn reserve_attempt(
+        &self,
+        user_id: UserId,
+        now: OffsetDateTime,
+    ) -> Result<LoginAttempt, AdminError> {
+        Ok(self
+            .store
+            .reserve_login_attempt(
+                user_id,
+                self.login.max_failed_attempts,
+                now,
+                now + self.login.lockout,
+            )
+            .await?)
     }
 
     /// Records a refused sign-in: its failure event, and the lock when it
@@ -403,15 +413,7 @@ impl Admin {
             retry_after_seconds: BUSY_RETRY_AFTER_SECONDS,
         })?;
         let now = self.clock.now();
-        let reserved = self
-            .store
-            .reserve_login_attempt(
-                user.id,
-                self.login.max_failed_attempts,
-                now,
-                now + self.login.lockout,
-            )
-            .await?;
+        let reserved = self.reserve_attempt(user.id, now).await?;
         if reserved == LoginAttempt::Locked {
             let state = self.store.login_state(user.id).await?;
             let retry_after_seconds = state
