@@ -224,3 +224,19 @@ async fn key_activations_are_audited_by_who_made_them() {
     assert_eq!(activated[1]["target"], first.as_str());
     assert_eq!(activated[1]["actor_kind"], "system");
 }
+
+#[tokio::test]
+async fn a_stranger_signing_in_as_system_is_audited_as_a_stranger() {
+    let app = spawn_app().await;
+    for email in ["system", "cli"] {
+        let response = app.try_login(email, "guess", "000000").await;
+        assert_problem(response, 401).await;
+    }
+
+    let all = audit_events(&app).await;
+    for email in ["system", "cli"] {
+        let failed = events(&all, "session.failed", email);
+        assert_eq!(failed.len(), 1, "{all:?}");
+        assert_eq!(failed[0]["actor_kind"], "anonymous", "{:?}", failed[0]);
+    }
+}
