@@ -711,6 +711,10 @@ async fn during_a_database_cut_a_replica_stays_ready_serves_cached_clients_and_l
     .await;
 
     let during = log_lines(&log).split_off(before);
+    eprintln!(
+        "database cut: {} log lines for {rounds} rounds of a 10 s cut",
+        during.len()
+    );
     assert!(
         during.len() <= 20,
         "{} log lines for {rounds} rounds of a 10 s cut:\n{}",
