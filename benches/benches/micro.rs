@@ -44,6 +44,7 @@ fn signing(c: &mut Criterion) {
         exp: 1_767_226_500,
         jti: &jti,
         org: OrganisationId::generate(),
+        credential_id: SecretId::generate(),
     };
     let mut group = c.benchmark_group("sign_jwt");
     for alg in Algorithm::ALL {

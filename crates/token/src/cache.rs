@@ -311,6 +311,12 @@ impl SecretCache {
             .store(now.saturating_add(self.trust_window), Ordering::Release);
     }
 
+    /// Whether the change log was read recently enough, at `now` (unix
+    /// seconds), for what memory holds to be trusted.
+    pub fn trusted(&self, now: i64) -> bool {
+        now < self.trust_until.load(Ordering::Acquire)
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)

@@ -11,6 +11,7 @@ use tessera_core::store::{CredentialStore, CredentialsChanged, KeyStore};
 
 use crate::cache::SecretCache;
 use crate::keys::KeyRing;
+use crate::live::LiveCredentials;
 use crate::metrics::TokenMetrics;
 use crate::settings::TokenConfig;
 use crate::sync;
@@ -47,6 +48,8 @@ pub(crate) struct Inner {
     pub(crate) catalog: Arc<ResourceCatalog>,
     /// The verified-secret cache, failure limits and cold verification.
     pub(crate) auth: Authenticator,
+    /// What introspection knows of clients' secrets and permissions.
+    pub(crate) live: LiveCredentials,
     /// Uses of secrets not yet written to the database.
     pub(crate) usage: Arc<UsageRecorder>,
     /// Signing keys.
@@ -67,11 +70,13 @@ impl std::fmt::Debug for TokenEndpoint {
     }
 }
 
-/// A change this process committed: the cache drops the application, and
-/// `tessera_secret_cache_invalidations_total{source="local"}` counts it.
+/// A change this process committed: the cache and introspection drop the
+/// application, and `tessera_secret_cache_invalidations_total{source="local"}`
+/// counts it.
 impl CredentialsChanged for TokenEndpoint {
     fn credentials_changed(&self, client_id: tessera_core::ids::ClientId) {
         self.0.auth.cache().credentials_changed(client_id);
+        self.0.live.invalidate(client_id);
         self.0.metrics.cache_invalidations_local.inc();
     }
 }
@@ -108,12 +113,14 @@ impl TokenEndpoint {
             &config.verification,
             metrics.clone(),
         );
+        let live = LiveCredentials::new(config.cache.capacity);
         Self(Arc::new(Inner {
             credentials,
             key_store,
             clock,
             catalog,
             auth,
+            live,
             usage,
             keys,
             metrics,
@@ -137,6 +144,7 @@ impl TokenEndpoint {
             inner.credentials.as_ref(),
             inner.clock.as_ref(),
             inner.auth.cache(),
+            &inner.live,
             &inner.metrics,
             interval,
             stopped,
