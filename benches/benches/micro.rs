@@ -1,6 +1,6 @@
 //! Micro-benchmarks of the token path's pieces: signing a realistic access
-//! token with each algorithm, parsing a token request, and a hit in the
-//! verified-secret cache.
+//! token with each algorithm and verifying its signature (introspection's
+//! cost), parsing a token request, and a hit in the verified-secret cache.
 //!
 //! `cargo bench -p tessera-bench` (or `make bench-micro`).
 
@@ -44,12 +44,29 @@ fn signing(c: &mut Criterion) {
         exp: 1_767_226_500,
         jti: &jti,
         org: OrganisationId::generate(),
+        credential_id: SecretId::generate(),
     };
     let mut group = c.benchmark_group("sign_jwt");
     for alg in Algorithm::ALL {
         let (key, _) = SigningKey::generate(alg).expect("key generation");
         group.bench_function(alg.as_str(), |b| {
             b.iter(|| key.sign_jwt(black_box(&claims)).expect("signing"));
+        });
+    }
+    group.finish();
+    // What introspection pays for the signature of such a token.
+    let mut group = c.benchmark_group("verify_jwt");
+    for alg in Algorithm::ALL {
+        let (key, _) = SigningKey::generate(alg).expect("key generation");
+        let jwt = key.sign_jwt(&claims).expect("signing");
+        let (message, signature) = jwt.rsplit_once('.').expect("a JWS");
+        let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(signature)
+            .expect("base64url");
+        group.bench_function(alg.as_str(), |b| {
+            b.iter(|| {
+                assert!(key.verify(black_box(message.as_bytes()), black_box(&signature)));
+            });
         });
     }
     group.finish();

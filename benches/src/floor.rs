@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use tessera_core::application::{ApplicationKind, Permissions, validate_permissions};
-use tessera_core::ids::OrganisationId;
+use tessera_core::ids::{OrganisationId, SecretId};
 use tessera_core::resource::ResourceCatalog;
 use tessera_core::token::{AccessTokenClaims, Audience, select_resources};
 use tessera_core::{Clock as _, SystemClock};
@@ -36,6 +36,8 @@ struct Floor {
     catalog: ResourceCatalog,
     permissions: Permissions,
     organisation: OrganisationId,
+    /// Stands for the secret that obtained each token: the floor has none.
+    credential: SecretId,
 }
 
 /// Serves the floor on `listen` until the process is killed.
@@ -59,6 +61,7 @@ pub async fn serve(
         catalog,
         permissions,
         organisation: OrganisationId::generate(),
+        credential: SecretId::generate(),
     });
     let app = Router::new()
         .route("/oauth2/token", post(post_token))
@@ -106,6 +109,7 @@ async fn post_token(State(floor): State<Arc<Floor>>, headers: HeaderMap, body: B
         exp: now + floor.ttl,
         jti: &jti,
         org: floor.organisation,
+        credential_id: floor.credential,
     };
     let Ok(token) = floor.key.sign_jwt(&claims) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();

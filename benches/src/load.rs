@@ -46,11 +46,22 @@ pub struct Target {
     pub source: Option<IpAddr>,
 }
 
-/// Token requests, each a pre-encoded `Authorization` header.
+/// Path of the token endpoint.
+pub const TOKEN_PATH: &str = "/oauth2/token";
+
+/// Path of the introspection endpoint.
+pub const INTROSPECTION_PATH: &str = "/oauth2/introspect";
+
+/// Form-encoded POST requests to one path: token requests (each a
+/// pre-encoded `Authorization` header, the body [`TOKEN_BODY`]) or
+/// introspection requests (one resource server's `Authorization`, each body
+/// a `token=…`).
 #[derive(Clone)]
 pub struct RequestSet {
     host: HeaderValue,
+    path: &'static str,
     authorizations: Arc<[HeaderValue]>,
+    bodies: Arc<[Bytes]>,
 }
 
 impl std::fmt::Debug for RequestSet {
@@ -76,20 +87,44 @@ impl RequestSet {
         anyhow::ensure!(!authorizations.is_empty(), "a request set needs a request");
         Ok(Self {
             host,
+            path: TOKEN_PATH,
             authorizations: authorizations.into(),
+            bodies: [Bytes::from_static(TOKEN_BODY.as_bytes())].into(),
+        })
+    }
+
+    /// Introspection requests of each of `tokens` in turn, authenticated as
+    /// the resource server `(client_id, secret)`.
+    pub fn introspections<'a>(
+        addr: SocketAddr,
+        (client_id, secret): (&str, &str),
+        tokens: impl IntoIterator<Item = &'a str>,
+    ) -> anyhow::Result<Self> {
+        let host = HeaderValue::from_str(&addr.to_string()).context("Failed to build Host")?;
+        let bodies: Vec<Bytes> = tokens
+            .into_iter()
+            .map(|token| Bytes::from(format!("token={}", form_encode(token))))
+            .collect();
+        anyhow::ensure!(!bodies.is_empty(), "a request set needs a request");
+        Ok(Self {
+            host,
+            path: INTROSPECTION_PATH,
+            authorizations: [basic_authorization(client_id, secret)?].into(),
+            bodies: bodies.into(),
         })
     }
 
     /// How many distinct requests.
     pub fn len(&self) -> usize {
-        self.authorizations.len()
+        self.authorizations.len().max(self.bodies.len())
     }
 
     fn request(&self, index: usize) -> Request<Full<Bytes>> {
         let auth = &self.authorizations[index % self.authorizations.len()];
-        let mut request = Request::new(Full::new(Bytes::from_static(TOKEN_BODY.as_bytes())));
+        let body = self.bodies[index % self.bodies.len()].clone();
+        let mut request = Request::new(Full::new(body));
         *request.method_mut() = Method::POST;
-        *request.uri_mut() = hyper::Uri::from_static("/oauth2/token");
+        *request.uri_mut() = hyper::Uri::from_static(self.path);
         let headers = request.headers_mut();
         headers.insert(HOST, self.host.clone());
         headers.insert(
@@ -364,13 +399,31 @@ pub async fn one_pass(
 /// `GET` on the operations listener, for `/healthz` and `/metrics`: the
 /// status and the body.
 pub async fn get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
-    let mut sender = connect(Target { addr, source: None }).await?;
     let request = Request::builder()
         .method(Method::GET)
         .uri(path)
         .header(HOST, addr.to_string())
         .body(Full::new(Bytes::new()))
         .context("Failed to build a GET request")?;
+    exchange_once(addr, path, request).await
+}
+
+/// Request `index` of `requests`, alone on a connection of its own: the
+/// status and the body (a token, to introspect later).
+pub async fn answer(
+    addr: SocketAddr,
+    requests: &RequestSet,
+    index: usize,
+) -> anyhow::Result<(u16, String)> {
+    exchange_once(addr, requests.path, requests.request(index)).await
+}
+
+async fn exchange_once(
+    addr: SocketAddr,
+    path: &str,
+    request: Request<Full<Bytes>>,
+) -> anyhow::Result<(u16, String)> {
+    let mut sender = connect(Target { addr, source: None }).await?;
     sender.ready().await.context("Connection closed")?;
     let response = sender
         .send_request(request)
@@ -410,5 +463,19 @@ mod tests {
         assert_eq!(auth(0), auth(2));
         assert_ne!(auth(0), auth(1));
         assert_eq!(set.request(0).uri(), "/oauth2/token");
+    }
+
+    #[test]
+    fn introspections_go_round_robin_over_the_tokens_as_one_server() {
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let set = RequestSet::introspections(addr, ("rs", "s"), ["t1", "t+2"]).unwrap();
+        assert_eq!(set.len(), 2);
+        let request = set.request(1);
+        assert_eq!(request.uri(), "/oauth2/introspect");
+        assert_eq!(
+            request.headers()[AUTHORIZATION],
+            set.request(0).headers()[AUTHORIZATION]
+        );
+        assert_eq!(set.bodies[1], Bytes::from_static(b"token=t%2B2"));
     }
 }

@@ -5,8 +5,10 @@
 //! of the floor and of cached Tessera (one client, every client) in
 //! alternating rounds, each row the median round; the floor at half its
 //! peak; cached Tessera at half its peak (open loop) and with a flood of
-//! wrong secrets from another address. Once: the memory of 100,000 cached
-//! secrets.
+//! wrong secrets from another address; introspection of tokens of many
+//! clients by one resource server, in the same alternating rounds as the
+//! cached token requests it is compared with. Once: the memory of 100,000
+//! cached secrets.
 
 use anyhow::Context as _;
 use rand::Rng as _;
@@ -45,6 +47,10 @@ const CHEAP_ARGON2: Argon2Config = Argon2Config {
 /// The flood comes from this loopback address, the cached clients from
 /// 127.0.0.1: an attacker is somewhere else than the partners.
 const FLOOD_SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+
+/// Distinct tokens the introspection scenario asks about, each of another
+/// client (fewer when fewer clients are seeded).
+const INTROSPECTED_TOKENS: usize = 100;
 
 /// Access token lifetime of both servers (Tessera's default).
 const TTL_SECONDS: u32 = 900;
@@ -121,6 +127,7 @@ pub async fn run(config: &RunConfig) -> anyhow::Result<String> {
         "  done in {:.1} s",
         started.elapsed().as_secs_f64()
     ));
+    let resource_server = seed::resource_server(&settings).await?;
 
     let launch = TesseraLaunch {
         binary: config.tessera_bin.clone(),
@@ -132,7 +139,11 @@ pub async fn run(config: &RunConfig) -> anyhow::Result<String> {
     for &alg in &config.algorithms {
         let keys_dir = work.path().join(format!("keys-{alg}"));
         let key_file = seed::activate_new_key(&settings, &keys_dir, alg).await?;
-        rows.extend(per_algorithm(config, &launch, &keys_dir, &key_file, alg, &clients).await?);
+        let seeded = Seeded {
+            clients: &clients,
+            resource_server: &resource_server,
+        };
+        rows.extend(per_algorithm(config, &launch, &keys_dir, &key_file, alg, seeded).await?);
     }
     let rss_alg = config
         .algorithms
@@ -175,14 +186,79 @@ async fn argon2_count(server: &ServerProcess) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// The seeded clients every algorithm's scenarios use.
+#[derive(Debug, Clone, Copy)]
+struct Seeded<'a> {
+    /// Partners, one secret each.
+    clients: &'a [Client],
+    /// The resource server that introspects their tokens.
+    resource_server: &'a Client,
+}
+
+/// A token of each of the first `count` requests of `requests`, obtained
+/// one by one.
+async fn tokens(
+    tessera: &ServerProcess,
+    requests: &RequestSet,
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
+    let mut tokens = Vec::with_capacity(count);
+    for index in 0..count.min(requests.len()) {
+        let (status, body) = load::answer(tessera.addr, requests, index).await?;
+        anyhow::ensure!(status == 200, "a token request answered {status}");
+        let body: serde_json::Value =
+            serde_json::from_str(&body).context("Failed to parse a token answer")?;
+        tokens.push(
+            body["access_token"]
+                .as_str()
+                .context("No access_token in a token answer")?
+                .to_owned(),
+        );
+    }
+    Ok(tokens)
+}
+
+/// Introspection requests for a token of each of the first
+/// [`INTROSPECTED_TOKENS`] clients, checked to answer `active: true`, and
+/// warmed: the resource server's secret verified and every client read.
+async fn introspections(
+    tessera: &ServerProcess,
+    token_requests: &RequestSet,
+    resource_server: &Client,
+) -> anyhow::Result<RequestSet> {
+    let tokens = tokens(tessera, token_requests, INTROSPECTED_TOKENS).await?;
+    let requests = RequestSet::introspections(
+        tessera.addr,
+        (
+            resource_server.client_id.as_str(),
+            resource_server.secret.expose(),
+        ),
+        tokens.iter().map(String::as_str),
+    )?;
+    let (status, body) = load::answer(tessera.addr, &requests, 0).await?;
+    anyhow::ensure!(
+        status == 200 && body.contains(r#""active":true"#),
+        "introspection of a fresh token answered {status} {body}"
+    );
+    load::one_pass(local(tessera), &requests, 1).await?;
+    Ok(requests)
+}
+
+async fn introspection_loads(server: &ServerProcess) -> f64 {
+    metric(server, "tessera_introspection_credential_loads_total", None)
+        .await
+        .unwrap_or(f64::NAN)
+}
+
 async fn per_algorithm(
     config: &RunConfig,
     launch: &TesseraLaunch,
     keys_dir: &std::path::Path,
     key_file: &std::path::Path,
     alg: Algorithm,
-    clients: &[Client],
+    seeded: Seeded<'_>,
 ) -> anyhow::Result<Vec<Row>> {
+    let clients = seeded.clients;
     let name = alg.as_str();
     let n = config.connections;
     let (warmup, duration) = (config.warmup, config.duration);
@@ -215,16 +291,23 @@ async fn per_algorithm(
     ));
     let single = RequestSet::new(tessera.addr, credentials(std::slice::from_ref(one_client)))?;
     load::one_pass(local(&tessera), &single, 1).await?;
-    let (mut floor_runs, mut one_runs, mut all_runs) = (Vec::new(), Vec::new(), Vec::new());
+    let introspect = introspections(&tessera, &all, seeded.resource_server).await?;
+    let loads_before = introspection_loads(&tessera).await;
+    let (mut floor_runs, mut one_runs, mut all_runs, mut introspect_runs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         floor_runs
             .push(load::closed_loop(local(&floor), &floor_requests, n, warmup, duration).await?);
         one_runs.push(load::closed_loop(local(&tessera), &single, n, warmup, duration).await?);
         all_runs.push(load::closed_loop(local(&tessera), &all, n, warmup, duration).await?);
+        introspect_runs
+            .push(load::closed_loop(local(&tessera), &introspect, n, warmup, duration).await?);
     }
+    let database_reads = introspection_loads(&tessera).await - loads_before;
     let floor_max = median_run(floor_runs)?;
     let cached_one = median_run(one_runs)?;
     let cached_all = median_run(all_runs)?;
+    let introspected = median_run(introspect_runs)?;
     let floor_peak = floor_max.ok_per_second();
     rows.push(
         Row::measured(
@@ -287,6 +370,19 @@ async fn per_algorithm(
             "≥ 80% of floor",
             ratio >= CACHED_MIN_RATIO && cached_all.errors() == 0,
         ),
+    );
+
+    rows.push(
+        Row::measured(
+            name,
+            &format!(
+                "introspection: 1 resource server, tokens of {} clients round-robin, max (median of {ROUNDS}); {} database reads; ratio to the cached row above",
+                format_count(introspect.len() as f64),
+                format_count(database_reads),
+            ),
+            &introspected,
+        )
+        .with_ratio(introspected.ok_per_second() / peak),
     );
 
     // Half of Tessera's peak, open loop.
@@ -471,8 +567,9 @@ fn report(config: &RunConfig, machine: &str, rows: &[Row]) -> String {
     out.push_str(&markdown_table(rows));
     out.push_str(
         "\nreq/s counts 200 answers only; errors are every other answer or failed exchange. \
-         Ratios: cached rows to the floor of the same algorithm, the flood row to the cached \
-         no-flood row. The RSS scenario's secrets are hashed with deliberately cheap argon2id \
+         Ratios: cached rows to the floor of the same algorithm, the introspection row to \
+         the cached row of every client (token requests, measured in the same rounds), the \
+         flood row to the cached no-flood row. The RSS scenario's secrets are hashed with deliberately cheap argon2id \
          parameters (hashing 100,000 at the default cost would take an hour); the server \
          verifies with the parameters stored in each hash, and a cache entry's size does not \
          depend on them, nor on the algorithm.\n",

@@ -122,6 +122,35 @@ pub async fn seed(settings: &Settings, plan: SeedPlan<'_>) -> anyhow::Result<Vec
     Ok(clients)
 }
 
+/// Creates one resource server (kind `resource-server`, in an
+/// organisation of its own) with one default-cost secret: what the
+/// introspection scenario authenticates as.
+pub async fn resource_server(settings: &Settings) -> anyhow::Result<Client> {
+    let (store, admin) = open_admin(settings, Arc::new(SystemClock)).await?;
+    let cli = Acting::cli();
+    let created = async {
+        let organisation = admin
+            .create_organisation(&cli, "BenchResourceServers", "NL")
+            .await
+            .context("Failed to create the resource servers' organisation")?;
+        let app = admin
+            .create_application(
+                &cli,
+                organisation.id,
+                "RS",
+                ApplicationKind::ResourceServer,
+                &[] as &[&str],
+            )
+            .await
+            .context("Failed to create the resource server")?;
+        let mut clients = create_secrets(&admin, vec![app.client_id], 1).await?;
+        clients.pop().context("No secret was created")
+    }
+    .await;
+    store.close().await;
+    created
+}
+
 /// Creates one secret for each client id, `parallel` at a time.
 async fn create_secrets(
     admin: &Admin,

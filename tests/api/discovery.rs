@@ -27,6 +27,14 @@ async fn both_discovery_documents_describe_the_token_endpoint() {
         oauth["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post"])
     );
+    assert_eq!(
+        oauth["introspection_endpoint"],
+        format!("{}/oauth2/introspect", app.issuer)
+    );
+    assert_eq!(
+        oauth["introspection_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
     let scopes = oauth["scopes_supported"].as_array().unwrap();
     assert_eq!(scopes.len(), 6);
     assert!(scopes.contains(&"match-connect-sandbox".into()));

@@ -19,6 +19,7 @@ mod cli;
 mod discovery;
 mod helpers;
 mod hot_path;
+mod introspection;
 mod keys;
 mod management;
 mod reminders;

@@ -18,6 +18,10 @@
 //   SCOPE          the resource id of that permission (default: search-match-sandbox)
 //   OTHER_SCOPE    a resource id the application does NOT hold
 //                  (default: search-match-production)
+//   RS_CLIENT_ID, RS_CLIENT_SECRET
+//                  a resource server (kind resource-server) and its secret:
+//                  openid-client introspects tokens as it (RFC 7662), with
+//                  the introspection endpoint learnt from discovery
 //
 // Prints one line per check and a final line `interop: N passed, M failed`;
 // exits non-zero if any check failed. Never prints the secret or a token.
@@ -40,6 +44,8 @@ const CLIENT_SECRET = env('CLIENT_SECRET');
 const AUDIENCE = env('AUDIENCE', 'https://sandbox.registry.example/search-match');
 const SCOPE = env('SCOPE', 'search-match-sandbox');
 const OTHER_SCOPE = env('OTHER_SCOPE', 'search-match-production');
+const RS_CLIENT_ID = env('RS_CLIENT_ID');
+const RS_CLIENT_SECRET = env('RS_CLIENT_SECRET');
 
 let passed = 0;
 let failed = 0;
@@ -267,6 +273,42 @@ await check('unknown client_id is invalid_client 401', async () => {
     discoveryOptions('oauth2'),
   );
   const err = await expectFailure(() => client.clientCredentialsGrant(stranger));
+  assert(err instanceof client.ResponseBodyError, `expected ResponseBodyError, got ${describe(err)}`);
+  assertEqual(err.status, 401, 'status');
+  assertEqual(err.error, 'invalid_client', 'error');
+});
+
+// ---------------------------------------------------------------------------
+// Introspection (RFC 7662) by a resource server
+// ---------------------------------------------------------------------------
+
+await check('openid-client introspects a fresh token as a resource server: active, with the RFC 7662 fields', async () => {
+  const resourceServer = await client.discovery(
+    new URL(ISSUER),
+    RS_CLIENT_ID,
+    RS_CLIENT_SECRET,
+    client.ClientSecretBasic(),
+    discoveryOptions('oauth2'),
+  );
+  const methods = resourceServer.serverMetadata().introspection_endpoint_auth_methods_supported ?? [];
+  assert(methods.includes('client_secret_basic'), `introspection auth methods: ${JSON.stringify(methods)}`);
+  const tokens = await client.clientCredentialsGrant(config);
+  const answer = await client.tokenIntrospection(resourceServer, tokens.access_token);
+  assertEqual(answer.active, true, 'active');
+  assertEqual(answer.client_id, CLIENT_ID, 'client_id');
+  assertEqual(answer.sub, CLIENT_ID, 'sub');
+  assertEqual(answer.scope, SCOPE, 'scope');
+  assertEqual(answer.aud, AUDIENCE, 'aud');
+  assertEqual(answer.iss, ISSUER, 'iss');
+  assert(Number.isInteger(answer.exp) && Number.isInteger(answer.iat), 'exp and iat');
+  const garbage = await client.tokenIntrospection(resourceServer, 'not-a-token');
+  assertEqual(JSON.stringify(garbage), '{"active":false}', 'garbage');
+});
+
+await check('a partner application cannot introspect: invalid_client 401', async () => {
+  const tokens = await client.clientCredentialsGrant(config);
+  const post = await discover(client.ClientSecretPost());
+  const err = await expectFailure(() => client.tokenIntrospection(post, tokens.access_token));
   assert(err instanceof client.ResponseBodyError, `expected ResponseBodyError, got ${describe(err)}`);
   assertEqual(err.status, 401, 'status');
   assertEqual(err.error, 'invalid_client', 'error');

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Interoperability check: start a throw-away Tessera server, give it an
-# organisation, an application and a secret through the CLI, then let
-# off-the-shelf Node libraries (openid-client, jose) discover it, get tokens
-# and verify them (see interop.mjs).
+# organisation, an application, a resource server and their secrets through
+# the CLI, then let off-the-shelf Node libraries (openid-client, jose)
+# discover it, get tokens, verify them and introspect them (see interop.mjs).
 #
 # Usage: tests/interop/run.sh [PATH_TO_TESSERA_BINARY]
 #   The binary may also be given as TESSERA_BIN. Ports default to
@@ -65,10 +65,15 @@ client_id="$(tessera app create --org "$org_id" --api SMC --permission search-ma
   die "no client_id in the output of 'tessera app create'"
 client_secret="$(tessera secret create --client-id "$client_id" --name "Secret by interop" | json_field secret)" ||
   die "no secret in the output of 'tessera secret create'"
-echo "interop: created organisation $org_id, application $client_id and a secret"
+rs_client_id="$(tessera app create --org "$org_id" --api SMC --kind resource-server | json_field client_id)" ||
+  die "no client_id in the output of 'tessera app create --kind resource-server'"
+rs_client_secret="$(tessera secret create --client-id "$rs_client_id" --name "Secret by interop" | json_field secret)" ||
+  die "no secret in the output of 'tessera secret create'"
+echo "interop: created organisation $org_id, application $client_id, resource server $rs_client_id and their secrets"
 
 # --- the check ------------------------------------------------------------------
 if ! (cd "$here" && ISSUER="$issuer" CLIENT_ID="$client_id" CLIENT_SECRET="$client_secret" \
+  RS_CLIENT_ID="$rs_client_id" RS_CLIENT_SECRET="$rs_client_secret" \
   AUDIENCE="https://sandbox.registry.example/search-match" SCOPE="search-match-sandbox" \
   OTHER_SCOPE="search-match-production" node interop.mjs); then
   die "one or more interoperability checks failed (see above)"

@@ -408,6 +408,25 @@ try {
     assert(await admin.getByLabel('Search and Match sandbox').isChecked(), 'the permission checked is kept');
     await screenshot(admin, 'application-refused');
   });
+  await check('a resource server is made from the admin form, without permissions', async () => {
+    await admin.goto(`${BASE}/organisations`);
+    await admin.getByLabel('Organisation', { exact: true }).selectOption({ label: 'BrowserTestOrg (NL)' });
+    await admin.getByLabel('API (2 to 5 capital letters, such as SMC)').fill('RS');
+    await admin.getByLabel('Kind').selectOption('resource-server');
+    await admin.getByLabel('Search and Match sandbox').check();
+    await admin.getByRole('button', { name: 'Create application' }).click();
+    await admin.waitForLoadState();
+    const permissions = admin.getByRole('group', { name: 'Permissions' });
+    await assertRefusedBeside(admin, permissions, 'A resource server holds no permissions: leave them all unticked.');
+    assert((await admin.getByLabel('Kind').inputValue()) === 'resource-server', 'the kind chosen is kept');
+    await admin.getByLabel('Search and Match sandbox').uncheck();
+    await admin.getByRole('button', { name: 'Create application' }).click();
+    await admin.waitForLoadState();
+    assert(admin.url().includes('notice=application-created'), `created, got ${admin.url()}`);
+    const page = await admin.content();
+    assert(page.includes('ResourceServer-NL-BrowserTestOrg-RS'), 'the derived name is shown');
+    assert(page.includes('resource-server'), 'the kind is shown');
+  });
   await check('no external request, script error or CSP violation (other pages)', async () => {
     const problems = [...other.problems, ...admin.problems];
     assert(problems.length === 0, problems.join('; '));

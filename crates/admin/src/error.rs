@@ -199,7 +199,8 @@ impl Invalid {
             Self::Application(ApplicationError::InvalidKind) => Field::Kind,
             Self::Application(
                 ApplicationError::UnknownResource(_)
-                | ApplicationError::PartnerAlternativePermission(_),
+                | ApplicationError::PartnerAlternativePermission(_)
+                | ApplicationError::ResourceServerPermission(_),
             ) => Field::Permissions,
             Self::Secret(SecretError::InvalidName) => Field::Name,
             Self::Secret(SecretError::ExpiryInPast | SecretError::ExpiryTooLate { .. }) => {

@@ -115,7 +115,8 @@ pub struct AppCreate {
     /// 2 to 5 capital letters, such as SMC.
     #[arg(long)]
     pub api: String,
-    /// partner or partner-alternative.
+    /// partner, partner-alternative or resource-server (introspects tokens,
+    /// obtains none, holds no permissions).
     #[arg(long, default_value = "partner")]
     pub kind: String,
     /// A resource id the application may be granted; repeat for several.

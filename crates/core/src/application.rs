@@ -22,8 +22,8 @@ pub enum ApplicationError {
     /// The API code is not 2 to 5 capital letters.
     #[error("api must be 2 to 5 capital letters, such as `SMC` or `DM`")]
     InvalidApi,
-    /// The kind is neither `partner` nor `partner-alternative`.
-    #[error("kind must be `partner` or `partner-alternative`")]
+    /// The kind is not `partner`, `partner-alternative` or `resource-server`.
+    #[error("kind must be `partner`, `partner-alternative` or `resource-server`")]
     InvalidKind,
     /// A permission names no resource of the catalog.
     #[error("`{0}` is not a resource id of the catalog")]
@@ -33,6 +33,11 @@ pub enum ApplicationError {
         "a partner-alternative application may hold only the `match-connect-sandbox` permission, not `{0}`"
     )]
     PartnerAlternativePermission(String),
+    /// A resource server was given a permission: it obtains no tokens.
+    #[error(
+        "a resource server holds no permissions (it introspects tokens and obtains none), not `{0}`"
+    )]
+    ResourceServerPermission(String),
 }
 
 /// The API an application calls: 2 to 5 capital letters, such as `SMC`.
@@ -66,14 +71,18 @@ pub enum ApplicationKind {
     Partner,
     /// The "dummy" organisation implementers use to test Match-Connect.
     PartnerAlternative,
+    /// One of the registry's APIs: it asks the introspection endpoint
+    /// whether a token is active and obtains no tokens itself.
+    ResourceServer,
 }
 
 impl ApplicationKind {
-    /// Parses `partner` or `partner-alternative`.
+    /// Parses `partner`, `partner-alternative` or `resource-server`.
     pub fn parse(s: &str) -> Result<Self, ApplicationError> {
         match s {
             "partner" => Ok(Self::Partner),
             "partner-alternative" => Ok(Self::PartnerAlternative),
+            "resource-server" => Ok(Self::ResourceServer),
             _ => Err(ApplicationError::InvalidKind),
         }
     }
@@ -83,13 +92,27 @@ impl ApplicationKind {
         match self {
             Self::Partner => "partner",
             Self::PartnerAlternative => "partner-alternative",
+            Self::ResourceServer => "resource-server",
         }
+    }
+
+    /// Whether applications of this kind may obtain tokens: resource
+    /// servers may not, they only introspect.
+    pub fn obtains_tokens(&self) -> bool {
+        !matches!(self, Self::ResourceServer)
+    }
+
+    /// Whether applications of this kind may call the introspection
+    /// endpoint.
+    pub fn introspects(&self) -> bool {
+        matches!(self, Self::ResourceServer)
     }
 
     fn name_prefix(&self) -> &'static str {
         match self {
             Self::Partner => "Partner",
             Self::PartnerAlternative => "PartnerAlternative",
+            Self::ResourceServer => "ResourceServer",
         }
     }
 }
@@ -101,7 +124,8 @@ impl fmt::Display for ApplicationKind {
 }
 
 /// An application's name, derived as `Partner-{country}-{organisation}-{api}`
-/// (`PartnerAlternative-…` for partner-alternative applications).
+/// (`PartnerAlternative-…` for partner-alternative applications,
+/// `ResourceServer-…` for resource servers).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct ApplicationName(String);
@@ -152,6 +176,11 @@ pub fn validate_permissions<S: AsRef<str>>(
                 resource.id.to_string(),
             ));
         }
+        if kind == ApplicationKind::ResourceServer {
+            return Err(ApplicationError::ResourceServerPermission(
+                resource.id.to_string(),
+            ));
+        }
         permissions.insert(resource.id.clone());
     }
     Ok(permissions)
@@ -166,7 +195,7 @@ pub struct Application {
     pub name: ApplicationName,
     /// The organisation it belongs to.
     pub organisation_id: OrganisationId,
-    /// Partner or partner-alternative.
+    /// Partner, partner-alternative or resource server.
     pub kind: ApplicationKind,
     /// The API code, such as `SMC`.
     pub api: ApiCode,
@@ -267,6 +296,36 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn resource_server_name_starts_with_resource_server_and_holds_no_permission() {
+        let now = datetime!(2026-01-01 0:00 UTC);
+        let catalog = ResourceCatalog::default();
+        let kind = ApplicationKind::parse("resource-server").unwrap();
+        let app = Application::create(&org(), "SMC", kind, &[] as &[&str], &catalog, now).unwrap();
+        assert_eq!(app.name.as_ref(), "ResourceServer-NL-OrganisationName-SMC");
+        assert!(!kind.obtains_tokens() && kind.introspects());
+        assert_eq!(
+            Application::create(
+                &org(),
+                "SMC",
+                kind,
+                &["search-match-sandbox"],
+                &catalog,
+                now
+            ),
+            Err(ApplicationError::ResourceServerPermission(
+                "search-match-sandbox".into()
+            ))
+        );
+        assert_eq!(
+            Application::create(&org(), "smc", kind, &[] as &[&str], &catalog, now),
+            Err(ApplicationError::InvalidApi)
+        );
+        assert!(ApplicationKind::Partner.obtains_tokens());
+        assert!(!ApplicationKind::Partner.introspects());
+        assert!(!ApplicationKind::PartnerAlternative.introspects());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! ([RFC 9068 §2.2](https://www.rfc-editor.org/rfc/rfc9068#section-2.2)).
 
 use crate::application::Permissions;
-use crate::ids::{ClientId, OrganisationId};
+use crate::ids::{ClientId, OrganisationId, SecretId};
 use crate::resource::{Resource, ResourceCatalog};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -29,6 +29,10 @@ pub enum TokenError {
     /// deleted secret: one answer for all, so nothing is learnt from it.
     #[error("invalid_client")]
     InvalidClient,
+    /// An authenticated client whose kind may not obtain tokens (a
+    /// resource server).
+    #[error("unauthorized_client")]
+    UnauthorizedClient,
     /// A `grant_type` other than `client_credentials`.
     #[error("unsupported_grant_type")]
     UnsupportedGrantType,
@@ -47,6 +51,9 @@ impl TokenError {
             Self::InvalidRequest(d) | Self::InvalidScope(d) | Self::InvalidTarget(d) => d.clone(),
             Self::InvalidClient => "client authentication failed".into(),
             Self::UnsupportedGrantType => "only grant_type=client_credentials is supported".into(),
+            Self::UnauthorizedClient => {
+                "this client is a resource server: it may introspect tokens, not obtain them".into()
+            }
         }
     }
 }
@@ -62,7 +69,8 @@ pub enum Audience<'a> {
     Many(Vec<&'a str>),
 }
 
-/// The claims of an access token (RFC 9068 §2.2, plus `org`).
+/// The claims of an access token (RFC 9068 §2.2, plus `org` and
+/// `credential_id`).
 #[derive(Debug, Clone, Serialize)]
 pub struct AccessTokenClaims<'a> {
     /// The issuer URL.
@@ -85,6 +93,9 @@ pub struct AccessTokenClaims<'a> {
     pub jti: &'a str,
     /// The client's organisation.
     pub org: OrganisationId,
+    /// The id of the client secret that obtained the token (never the
+    /// secret): introspection answers `active: false` once it is gone.
+    pub credential_id: SecretId,
 }
 
 /// Decides which resources a token grants.

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use tessera_core::resource::ResourceCatalog;
-use tessera_token::{JWKS_PATH, TOKEN_PATH};
+use tessera_token::{INTROSPECTION_PATH, JWKS_PATH, TOKEN_PATH};
 
 use crate::state::AppState;
 
@@ -18,6 +18,9 @@ pub fn metadata(issuer: &str, catalog: &ResourceCatalog) -> serde_json::Value {
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": catalog.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        // RFC 7662, for applications of kind resource-server.
+        "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         // No authorization endpoint: client credentials need none.
         "response_types_supported": [],
     })

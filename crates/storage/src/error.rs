@@ -26,6 +26,12 @@ pub enum StorageError {
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A statement around the migrations failed.
+    #[error("database migration failed: {0}")]
+    Statement(#[from] sqlx::Error),
+    /// After the migrations, a row references one that does not exist.
+    #[error("database migration left rows referencing missing rows (PRAGMA foreign_key_check)")]
+    ForeignKeys,
 }
 
 /// Maps a sqlx error to a store error.

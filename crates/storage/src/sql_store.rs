@@ -136,9 +136,28 @@ impl SqlStore {
     }
 
     /// Applies pending migrations of this database's dialect.
+    ///
+    /// SQLite migrations run on one connection with foreign keys off, as
+    /// SQLite's procedure for rebuilding a table asks (a dropped parent
+    /// would otherwise take its children with it); the references are
+    /// checked before the connection is given up, and it is closed, never
+    /// returned to the pool with foreign keys off.
     pub async fn migrate(&self) -> Result<(), StorageError> {
         match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Sqlite => {
+                let mut conn = self.pool.acquire().await.map_err(StorageError::Connect)?;
+                conn.execute("PRAGMA foreign_keys = OFF").await?;
+                let migrated = SQLITE_MIGRATIONS.run(&mut *conn).await;
+                let dangling = sqlx::query("PRAGMA foreign_key_check")
+                    .fetch_optional(&mut *conn)
+                    .await;
+                // Closing can only fail on a connection already broken.
+                let _ = conn.close().await;
+                migrated?;
+                if dangling?.is_some() {
+                    return Err(StorageError::ForeignKeys);
+                }
+            }
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())

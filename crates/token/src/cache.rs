@@ -317,6 +317,12 @@ impl SecretCache {
         self.trust_until.load(Ordering::Acquire)
     }
 
+    /// Whether the change log was read recently enough, at `now` (unix
+    /// seconds), for what memory holds to be trusted.
+    pub fn trusted(&self, now: i64) -> bool {
+        now < self.trusted_until()
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)

@@ -50,6 +50,11 @@ impl OAuthError {
                 "unsupported_grant_type",
                 TokenOutcome::UnsupportedGrantType,
             ),
+            TokenError::UnauthorizedClient => (
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                TokenOutcome::UnauthorizedClient,
+            ),
             TokenError::InvalidScope(_) => (
                 StatusCode::BAD_REQUEST,
                 "invalid_scope",
@@ -181,6 +186,10 @@ mod tests {
             (
                 OAuthError::from_token_error(&TokenError::UnsupportedGrantType, AuthMethod::Post),
                 "unsupported_grant_type",
+            ),
+            (
+                OAuthError::from_token_error(&TokenError::UnauthorizedClient, AuthMethod::Basic),
+                "unauthorized_client",
             ),
             (
                 OAuthError::request(StatusCode::UNSUPPORTED_MEDIA_TYPE, "x"),

@@ -13,11 +13,13 @@ use axum::routing::{get, post};
 use std::net::SocketAddr;
 use std::time::Instant;
 use tessera_core::application::Application;
+use tessera_core::ids::SecretId;
 use tessera_core::token::{AccessTokenClaims, Audience, TokenError, select_resources};
 
 use crate::error::OAuthError;
+use crate::introspection::{INTROSPECTION_PATH, introspect_method_not_allowed, post_introspect};
 use crate::metrics::TokenOutcome;
-use crate::request::{self, TokenRequest};
+use crate::request::{self, AuthMethod, TokenRequest};
 use crate::state::TokenEndpoint;
 use crate::verifier::AuthError;
 
@@ -30,9 +32,10 @@ pub const TOKEN_PATH: &str = "/oauth2/token";
 /// Path of the JWKS.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
-/// The token endpoint's routes, `POST /oauth2/token` (any other method is
-/// answered 405) and `GET /.well-known/jwks.json`, with their state given,
-/// to merge into a router of any state.
+/// The token endpoint's routes, `POST /oauth2/token` and
+/// `POST /oauth2/introspect` (any other method is answered 405) and
+/// `GET /.well-known/jwks.json`, with their state given, to merge into a
+/// router of any state.
 pub fn router<S>(endpoint: TokenEndpoint) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -42,6 +45,12 @@ where
             TOKEN_PATH,
             post(post_token)
                 .fallback(token_method_not_allowed)
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .route(
+            INTROSPECTION_PATH,
+            post(post_introspect)
+                .fallback(introspect_method_not_allowed)
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
         .route(JWKS_PATH, get(get_jwks))
@@ -87,19 +96,19 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|m| m.essence_str() == "application/x-www-form-urlencoded")
 }
 
-async fn handle(
-    state: &TokenEndpoint,
-    peer: SocketAddr,
+/// The body of a form request: 415 for another content type, 413 past
+/// [`MAX_BODY_BYTES`].
+pub(crate) fn form_body(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, OAuthError> {
+) -> Result<Bytes, OAuthError> {
     if !is_form(headers) {
         return Err(OAuthError::request(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    let body = body.map_err(|rejection| {
+    body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             OAuthError::request(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -108,7 +117,27 @@ async fn handle(
         } else {
             OAuthError::request(StatusCode::BAD_REQUEST, "the body could not be read")
         }
-    })?;
+    })
+}
+
+/// The answer to a client that was not authenticated.
+pub(crate) fn auth_refusal(error: AuthError, method: AuthMethod) -> OAuthError {
+    match error {
+        AuthError::Refused => OAuthError::from_token_error(&TokenError::InvalidClient, method),
+        AuthError::Limited { retry_after } => OAuthError::rate_limited(retry_after),
+        AuthError::Busy => OAuthError::busy(),
+        AuthError::Unavailable(cause) => OAuthError::unavailable(&cause),
+        AuthError::Internal(cause) => OAuthError::internal(&cause),
+    }
+}
+
+async fn handle(
+    state: &TokenEndpoint,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthError> {
+    let body = form_body(headers, body)?;
     let request = request::parse(headers, &body)
         .map_err(|refusal| OAuthError::from_token_error(&refusal.error, refusal.method))?;
     let method = request.method;
@@ -117,14 +146,15 @@ async fn handle(
         .auth
         .authenticate(request.client_id, &request.secret, peer.ip())
         .await
-        .map_err(|e| match e {
-            AuthError::Refused => OAuthError::from_token_error(&TokenError::InvalidClient, method),
-            AuthError::Limited { retry_after } => OAuthError::rate_limited(retry_after),
-            AuthError::Busy => OAuthError::busy(),
-            AuthError::Unavailable(cause) => OAuthError::unavailable(&cause),
-            AuthError::Internal(cause) => OAuthError::internal(&cause),
-        })?;
-    issue(state, &verified.application.application, &request).map_err(|e| match e {
+        .map_err(|e| auth_refusal(e, method))?;
+    let application = &verified.application.application;
+    if !application.kind.obtains_tokens() {
+        return Err(OAuthError::from_token_error(
+            &TokenError::UnauthorizedClient,
+            method,
+        ));
+    }
+    issue(state, application, verified.secret_id, &request).map_err(|e| match e {
         IssueFailure::Refused(error) => OAuthError::from_token_error(&error, method),
         IssueFailure::Internal(cause) => OAuthError::internal(&cause),
     })
@@ -139,6 +169,7 @@ enum IssueFailure {
 fn issue(
     state: &TokenEndpoint,
     application: &Application,
+    credential_id: SecretId,
     request: &TokenRequest,
 ) -> Result<Response, IssueFailure> {
     let state = &*state.0;
@@ -173,6 +204,7 @@ fn issue(
         exp: now + ttl,
         jti: &jti,
         org: application.organisation_id,
+        credential_id,
     };
     let token = state
         .keys

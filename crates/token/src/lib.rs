@@ -11,6 +11,9 @@
 //! - the write-behind record of each secret's last use;
 //! - the change feed: reading the change log other processes write, so the
 //!   cache drops what they changed, and pruning it;
+//! - token introspection for resource servers (RFC 7662), answered from
+//!   what [`live`] holds of each client's secrets and permissions, kept true
+//!   by the same hook and change feed as the cache;
 //! - its settings ([`settings`]) and metrics ([`metrics`]).
 //!
 //! [`TokenEndpoint`] holds its state; [`router`] mounts its routes; the
@@ -25,7 +28,9 @@
 pub mod cache;
 mod error;
 mod handler;
+mod introspection;
 pub mod keys;
+pub mod live;
 pub mod metrics;
 pub mod outage;
 pub mod request;
@@ -36,4 +41,5 @@ mod usage;
 mod verifier;
 
 pub use handler::{JWKS_PATH, MAX_BODY_BYTES, TOKEN_PATH, router};
+pub use introspection::INTROSPECTION_PATH;
 pub use state::{Dependencies, TokenEndpoint};

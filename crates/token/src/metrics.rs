@@ -19,6 +19,8 @@ pub enum TokenOutcome {
     InvalidClient,
     /// `unsupported_grant_type`.
     UnsupportedGrantType,
+    /// `unauthorized_client`: a resource server asked for a token.
+    UnauthorizedClient,
     /// `invalid_scope`.
     InvalidScope,
     /// `invalid_target`.
@@ -38,11 +40,12 @@ pub enum TokenOutcome {
 
 impl TokenOutcome {
     /// Every outcome, in the order of their metric series.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Issued,
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::UnsupportedGrantType,
+        Self::UnauthorizedClient,
         Self::InvalidScope,
         Self::InvalidTarget,
         Self::RateLimited,
@@ -59,6 +62,7 @@ impl TokenOutcome {
             Self::InvalidRequest => "invalid_request",
             Self::InvalidClient => "invalid_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnauthorizedClient => "unauthorized_client",
             Self::InvalidScope => "invalid_scope",
             Self::InvalidTarget => "invalid_target",
             Self::RateLimited => "rate_limited",
@@ -72,6 +76,78 @@ impl TokenOutcome {
     /// Its place in [`Self::ALL`].
     fn index(self) -> usize {
         self as usize
+    }
+}
+
+/// How an introspection request ended: the `outcome` label of
+/// `tessera_introspection_requests_total` and
+/// `tessera_introspection_request_duration_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IntrospectionOutcome {
+    /// Answered `active: true`.
+    Active,
+    /// Answered `active: false`.
+    Inactive,
+    /// `invalid_request` (no `token`, a repeated parameter, bad encoding).
+    InvalidRequest,
+    /// `invalid_client`, a partner application among them.
+    InvalidClient,
+    /// Too many failed authentications for the client or address (429).
+    RateLimited,
+    /// Every verification slot was taken (429).
+    Busy,
+    /// Wrong method, body too large, wrong content type (405, 413, 415).
+    Rejected,
+    /// The database was unavailable (503).
+    Unavailable,
+    /// An internal failure (500).
+    Error,
+}
+
+impl IntrospectionOutcome {
+    /// Every outcome, in the order of their metric series.
+    pub const ALL: [Self; 9] = [
+        Self::Active,
+        Self::Inactive,
+        Self::InvalidRequest,
+        Self::InvalidClient,
+        Self::RateLimited,
+        Self::Busy,
+        Self::Rejected,
+        Self::Unavailable,
+        Self::Error,
+    ];
+
+    /// The `outcome` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::RateLimited => "rate_limited",
+            Self::Busy => "busy",
+            Self::Rejected => "rejected",
+            Self::Unavailable => "unavailable",
+            Self::Error => "error",
+        }
+    }
+
+    /// The outcome of an error answer shared with the token endpoint.
+    pub fn of_error(outcome: TokenOutcome) -> Self {
+        match outcome {
+            TokenOutcome::InvalidClient => Self::InvalidClient,
+            TokenOutcome::RateLimited => Self::RateLimited,
+            TokenOutcome::Busy => Self::Busy,
+            TokenOutcome::Rejected => Self::Rejected,
+            TokenOutcome::Unavailable => Self::Unavailable,
+            TokenOutcome::Error | TokenOutcome::Issued => Self::Error,
+            TokenOutcome::InvalidRequest
+            | TokenOutcome::UnsupportedGrantType
+            | TokenOutcome::UnauthorizedClient
+            | TokenOutcome::InvalidScope
+            | TokenOutcome::InvalidTarget => Self::InvalidRequest,
+        }
     }
 }
 
@@ -92,6 +168,14 @@ pub struct TokenMetrics {
     requests: [IntCounter; TokenOutcome::ALL.len()],
     /// `tessera_token_request_duration_seconds{outcome}`, by [`TokenOutcome`].
     durations: [Histogram; TokenOutcome::ALL.len()],
+    /// `tessera_introspection_requests_total{outcome}`, by [`IntrospectionOutcome`].
+    introspections: [IntCounter; IntrospectionOutcome::ALL.len()],
+    /// `tessera_introspection_request_duration_seconds{outcome}`.
+    introspection_durations: [Histogram; IntrospectionOutcome::ALL.len()],
+    /// `tessera_introspection_credential_loads_total`: what the database was
+    /// asked about a token's credential (a client not in memory yet, or a
+    /// credential newer than what memory holds).
+    pub introspection_loads: IntCounter,
     /// `tessera_argon2_verifications_total{result="match"}`.
     pub argon2_match: IntCounter,
     /// `tessera_argon2_verifications_total{result="mismatch"}`.
@@ -127,6 +211,40 @@ fn counters<const N: usize>(
     Ok(values.map(|value| vec.with_label_values(&[value])))
 }
 
+/// Registers the counter and the duration histogram of an endpoint, by
+/// outcome, resolving each of `outcomes`.
+fn requests_by_outcome<const N: usize>(
+    registry: &Registry,
+    endpoint: &str,
+    what: &str,
+    outcomes: [&str; N],
+) -> Result<([IntCounter; N], [Histogram; N]), prometheus::Error> {
+    let requests = counters(
+        registry,
+        &format!("tessera_{endpoint}_requests_total"),
+        &format!("{what} requests by outcome."),
+        "outcome",
+        outcomes,
+    )?;
+    let duration = HistogramVec::new(
+        HistogramOpts::new(
+            format!("tessera_{endpoint}_request_duration_seconds"),
+            format!(
+                "Time to answer a {} request, by outcome.",
+                what.to_lowercase()
+            ),
+        )
+        .buckets(vec![
+            0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+            0.1, 0.25, 0.5, 1.0,
+        ]),
+        &["outcome"],
+    )?;
+    registry.register(Box::new(duration.clone()))?;
+    let durations = outcomes.map(|outcome| duration.with_label_values(&[outcome]));
+    Ok((requests, durations))
+}
+
 fn gauge(registry: &Registry, name: &str, help: &str) -> Result<IntGauge, prometheus::Error> {
     let gauge = IntGauge::new(name, help)?;
     registry.register(Box::new(gauge.clone()))?;
@@ -145,27 +263,23 @@ fn ok_or_error(
 impl TokenMetrics {
     /// Registers every token path metric in `registry`.
     pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
-        let outcomes = TokenOutcome::ALL.map(TokenOutcome::as_str);
-        let requests = counters(
+        let (requests, durations) = requests_by_outcome(
             registry,
-            "tessera_token_requests_total",
-            "Token requests by outcome.",
-            "outcome",
-            outcomes,
+            "token",
+            "Token",
+            TokenOutcome::ALL.map(TokenOutcome::as_str),
         )?;
-        let duration = HistogramVec::new(
-            HistogramOpts::new(
-                "tessera_token_request_duration_seconds",
-                "Time to answer a token request, by outcome.",
-            )
-            .buckets(vec![
-                0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                0.05, 0.1, 0.25, 0.5, 1.0,
-            ]),
-            &["outcome"],
+        let (introspections, introspection_durations) = requests_by_outcome(
+            registry,
+            "introspection",
+            "Introspection",
+            IntrospectionOutcome::ALL.map(IntrospectionOutcome::as_str),
         )?;
-        registry.register(Box::new(duration.clone()))?;
-        let durations = outcomes.map(|outcome| duration.with_label_values(&[outcome]));
+        let introspection_loads = IntCounter::new(
+            "tessera_introspection_credential_loads_total",
+            "Database reads of a token's credential by the introspection endpoint.",
+        )?;
+        registry.register(Box::new(introspection_loads.clone()))?;
         let [argon2_match, argon2_mismatch] = counters(
             registry,
             "tessera_argon2_verifications_total",
@@ -210,6 +324,9 @@ impl TokenMetrics {
         Ok(Self {
             requests,
             durations,
+            introspections,
+            introspection_durations,
+            introspection_loads,
             argon2_match,
             argon2_mismatch,
             argon2_queue,
@@ -228,6 +345,14 @@ impl TokenMetrics {
         self.requests[outcome.index()].inc();
         self.durations[outcome.index()].observe(seconds);
     }
+
+    /// Counts an introspection request that ended with `outcome` after
+    /// `seconds`.
+    pub fn observe_introspection(&self, outcome: IntrospectionOutcome, seconds: f64) {
+        let index = outcome as usize;
+        self.introspections[index].inc();
+        self.introspection_durations[index].observe(seconds);
+    }
 }
 
 /// A count as a gauge value.
@@ -243,6 +368,9 @@ mod tests {
     fn outcomes_are_in_the_order_of_their_series() {
         for (i, outcome) in TokenOutcome::ALL.into_iter().enumerate() {
             assert_eq!(outcome.index(), i);
+        }
+        for (i, outcome) in IntrospectionOutcome::ALL.into_iter().enumerate() {
+            assert_eq!(outcome as usize, i);
         }
     }
 
@@ -263,7 +391,10 @@ mod tests {
             assert_eq!(metric.get_counter().get_value(), expected, "{outcome}");
         }
         for (name, series) in [
-            ("tessera_token_request_duration_seconds", 11),
+            ("tessera_token_request_duration_seconds", 12),
+            ("tessera_introspection_requests_total", 9),
+            ("tessera_introspection_request_duration_seconds", 9),
+            ("tessera_introspection_credential_loads_total", 1),
             ("tessera_argon2_verifications_total", 2),
             ("tessera_argon2_queue", 1),
             ("tessera_secret_cache_lookups_total", 2),

@@ -1,7 +1,10 @@
 //! Parsing a token request: the form body
 //! ([RFC 6749 §4.4.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.4.2))
 //! and client authentication
-//! ([§2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1)).
+//! ([§2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1)); and an
+//! introspection request
+//! ([RFC 7662 §2.1](https://www.rfc-editor.org/rfc/rfc7662#section-2.1)),
+//! authenticated the same way.
 
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
@@ -82,68 +85,73 @@ fn basic_credentials(value: &str) -> Option<(String, String)> {
     Some((form_decode(id)?, form_decode(secret)?))
 }
 
-/// Parses the body and headers of a token request. `grant_type` is checked
-/// first, then client authentication; scope and resources are validated
-/// against the client's permissions later.
-pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, Refusal> {
-    let authorization = headers.get(header::AUTHORIZATION);
-    let method_hint = if authorization.is_some() {
+/// The parameters of a form body: each name of `singles` at most once,
+/// `resource` any number of times; other names are ignored (RFC 6749
+/// §3.2) and a parameter without a value is treated as omitted (§3.1).
+struct Params {
+    singles: Vec<(&'static str, String)>,
+    resources: Vec<String>,
+}
+
+impl Params {
+    fn read(
+        body: &[u8],
+        singles: &[&'static str],
+        method_hint: AuthMethod,
+    ) -> Result<Self, Refusal> {
+        let body = std::str::from_utf8(body)
+            .map_err(|_| invalid_request("the body is not UTF-8", method_hint))?;
+        let mut params = Self {
+            singles: Vec::new(),
+            resources: Vec::new(),
+        };
+        for (key, value) in form_urlencoded::parse(body.as_bytes()) {
+            if value.is_empty() {
+                continue;
+            }
+            if key == "resource" {
+                params.resources.push(value.into_owned());
+                continue;
+            }
+            let Some(name) = singles.iter().find(|name| **name == key) else {
+                continue;
+            };
+            if params.singles.iter().any(|(seen, _)| seen == name) {
+                return Err(Refusal {
+                    error: TokenError::InvalidRequest(format!("{name} is repeated").into()),
+                    method: method_hint,
+                });
+            }
+            params.singles.push((name, value.into_owned()));
+        }
+        Ok(params)
+    }
+
+    /// Takes the value of `name` out.
+    fn take(&mut self, name: &str) -> Option<String> {
+        let index = self.singles.iter().position(|(seen, _)| *seen == name)?;
+        Some(self.singles.swap_remove(index).1)
+    }
+}
+
+/// How the request presents its client: `Authorization` when present.
+fn method_hint(headers: &HeaderMap) -> AuthMethod {
+    if headers.contains_key(header::AUTHORIZATION) {
         AuthMethod::Basic
     } else {
         AuthMethod::Post
-    };
-    let body = std::str::from_utf8(body)
-        .map_err(|_| invalid_request("the body is not UTF-8", method_hint))?;
-
-    let mut grant_type = None;
-    let mut client_id = None;
-    let mut client_secret: Option<String> = None;
-    let mut scope = None;
-    let mut resources = Vec::new();
-    for (key, value) in form_urlencoded::parse(body.as_bytes()) {
-        // RFC 6749 §3.1: a parameter without a value is treated as omitted.
-        if value.is_empty() {
-            continue;
-        }
-        let slot = match key.as_ref() {
-            "grant_type" => &mut grant_type,
-            "client_id" => &mut client_id,
-            "scope" => &mut scope,
-            "client_secret" => {
-                if client_secret.is_some() {
-                    return Err(invalid_request("client_secret is repeated", method_hint));
-                }
-                client_secret = Some(value.into_owned());
-                continue;
-            }
-            "resource" => {
-                resources.push(value.into_owned());
-                continue;
-            }
-            // §3.2: unrecognised parameters are ignored.
-            _ => continue,
-        };
-        if slot.is_some() {
-            return Err(Refusal {
-                error: TokenError::InvalidRequest(format!("{key} is repeated").into()),
-                method: method_hint,
-            });
-        }
-        *slot = Some(value.into_owned());
     }
+}
 
-    match grant_type.as_deref() {
-        None => return Err(invalid_request("grant_type is missing", method_hint)),
-        Some("client_credentials") => {}
-        Some(_) => {
-            return Err(Refusal {
-                error: TokenError::UnsupportedGrantType,
-                method: method_hint,
-            });
-        }
-    }
-
-    let (method, id, secret) = match authorization {
+/// The client's id and secret, from HTTP Basic or the body
+/// (`client_secret_basic` or `client_secret_post`), never both.
+fn client_credentials(
+    headers: &HeaderMap,
+    params: &mut Params,
+) -> Result<(AuthMethod, ClientId, PlainSecret), Refusal> {
+    let client_id = params.take("client_id");
+    let client_secret = zeroize::Zeroizing::new(params.take("client_secret"));
+    let (method, id, secret) = match headers.get(header::AUTHORIZATION) {
         Some(value) => {
             if client_secret.is_some() {
                 return Err(invalid_request(
@@ -163,8 +171,8 @@ pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, Refusal> 
             }
             (AuthMethod::Basic, id, secret)
         }
-        None => match (client_id, client_secret) {
-            (Some(id), Some(secret)) => (AuthMethod::Post, id, secret),
+        None => match (client_id, client_secret.as_deref()) {
+            (Some(id), Some(secret)) => (AuthMethod::Post, id, secret.to_owned()),
             _ => return Err(invalid_client(AuthMethod::None)),
         },
     };
@@ -172,11 +180,74 @@ pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, Refusal> 
     if secret.is_empty() {
         return Err(invalid_client(method));
     }
+    Ok((method, client_id, PlainSecret::presented(secret)))
+}
+
+/// Parses the body and headers of a token request. `grant_type` is checked
+/// first, then client authentication; scope and resources are validated
+/// against the client's permissions later.
+pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, Refusal> {
+    let method_hint = method_hint(headers);
+    let mut params = Params::read(
+        body,
+        &["grant_type", "client_id", "client_secret", "scope"],
+        method_hint,
+    )?;
+    match params.take("grant_type").as_deref() {
+        None => return Err(invalid_request("grant_type is missing", method_hint)),
+        Some("client_credentials") => {}
+        Some(_) => {
+            return Err(Refusal {
+                error: TokenError::UnsupportedGrantType,
+                method: method_hint,
+            });
+        }
+    }
+    let (method, client_id, secret) = client_credentials(headers, &mut params)?;
     Ok(TokenRequest {
         client_id,
-        secret: PlainSecret::presented(secret),
-        scope,
-        resources,
+        secret,
+        scope: params.take("scope"),
+        resources: params.resources,
+        method,
+    })
+}
+
+/// A parsed introspection request
+/// ([RFC 7662 §2.1](https://www.rfc-editor.org/rfc/rfc7662#section-2.1)).
+#[derive(Debug)]
+pub struct IntrospectionRequest {
+    /// The resource server's client id.
+    pub client_id: ClientId,
+    /// Its secret.
+    pub secret: PlainSecret,
+    /// The token asked about. `token_type_hint` is ignored: Tessera issues
+    /// access tokens only.
+    pub token: String,
+    /// How the resource server authenticated.
+    pub method: AuthMethod,
+}
+
+/// Parses the body and headers of an introspection request: `token` first,
+/// then client authentication, as for the token endpoint.
+pub fn parse_introspection(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<IntrospectionRequest, Refusal> {
+    let method_hint = method_hint(headers);
+    let mut params = Params::read(
+        body,
+        &["token", "token_type_hint", "client_id", "client_secret"],
+        method_hint,
+    )?;
+    let token = params
+        .take("token")
+        .ok_or_else(|| invalid_request("token is missing", method_hint))?;
+    let (method, client_id, secret) = client_credentials(headers, &mut params)?;
+    Ok(IntrospectionRequest {
+        client_id,
+        secret,
+        token,
         method,
     })
 }

@@ -11,6 +11,7 @@ use tessera_core::store::{CredentialStore, CredentialsChanged, KeyStore};
 
 use crate::cache::SecretCache;
 use crate::keys::KeyRing;
+use crate::live::LiveCredentials;
 use crate::metrics::TokenMetrics;
 use crate::outage::FailureLog;
 use crate::settings::TokenConfig;
@@ -48,6 +49,8 @@ pub(crate) struct Inner {
     pub(crate) catalog: Arc<ResourceCatalog>,
     /// The verified-secret cache, failure limits and cold verification.
     pub(crate) auth: Authenticator,
+    /// What introspection knows of clients' secrets and permissions.
+    pub(crate) live: LiveCredentials,
     /// Uses of secrets not yet written to the database.
     pub(crate) usage: Arc<UsageRecorder>,
     /// Signing keys.
@@ -68,11 +71,13 @@ impl std::fmt::Debug for TokenEndpoint {
     }
 }
 
-/// A change this process committed: the cache drops the application, and
-/// `tessera_secret_cache_invalidations_total{source="local"}` counts it.
+/// A change this process committed: the cache and introspection drop the
+/// application, and `tessera_secret_cache_invalidations_total{source="local"}`
+/// counts it.
 impl CredentialsChanged for TokenEndpoint {
     fn credentials_changed(&self, client_id: tessera_core::ids::ClientId) {
         self.0.auth.cache().credentials_changed(client_id);
+        self.0.live.invalidate(client_id);
         self.0.metrics.cache_invalidations_local.inc();
     }
 }
@@ -109,12 +114,14 @@ impl TokenEndpoint {
             &config.verification,
             metrics.clone(),
         );
+        let live = LiveCredentials::new(config.cache.capacity);
         Self(Arc::new(Inner {
             credentials,
             key_store,
             clock,
             catalog,
             auth,
+            live,
             usage,
             keys,
             metrics,
@@ -144,6 +151,7 @@ impl TokenEndpoint {
             inner.credentials.as_ref(),
             inner.clock.as_ref(),
             inner.auth.cache(),
+            &inner.live,
             &inner.metrics,
             interval,
             stopped,

@@ -20,6 +20,7 @@ use tessera_core::ids::ClientId;
 use tessera_core::store::{CredentialChange, CredentialStore, StoreError};
 
 use crate::cache::SecretCache;
+use crate::live::LiveCredentials;
 use crate::metrics::{TokenMetrics, count};
 use crate::outage::FailureLog;
 
@@ -110,12 +111,13 @@ impl ChangeFeed {
 }
 
 /// Reads the change log every `interval` until `stopped`, dropping what
-/// changed from `cache` and extending the time the cache is trusted after
-/// each successful read.
+/// changed from `cache` and from introspection's `live` index, and
+/// extending the time the cache is trusted after each successful read.
 pub(crate) async fn run(
     store: &dyn CredentialStore,
     clock: &dyn Clock,
     cache: &SecretCache,
+    live: &LiveCredentials,
     metrics: &TokenMetrics,
     interval: Duration,
     stopped: impl Future<Output = ()>,
@@ -137,9 +139,11 @@ pub(crate) async fn run(
                         "the change log was unreadable for long; emptying the secret cache"
                     );
                     cache.clear();
+                    live.clear();
                 }
                 for client_id in changed {
                     cache.invalidate(client_id);
+                    live.invalidate(client_id);
                     metrics.cache_invalidations_change_log.inc();
                 }
                 metrics.cache_entries.set(count(cache.len()));

@@ -212,6 +212,9 @@ impl Refused {
                 Invalid::Application(ApplicationError::PartnerAlternativePermission(_)) => {
                     "A partner-alternative application may hold only Match-Connect sandbox."
                 }
+                Invalid::Application(ApplicationError::ResourceServerPermission(_)) => {
+                    "A resource server holds no permissions: leave them all unticked."
+                }
                 Invalid::Secret(SecretError::InvalidName) => {
                     "Give the secret a name of 1 to 100 characters, such as Secret by VM."
                 }
@@ -291,6 +294,7 @@ mod tests {
             Refused::Rule(ApplicationError::InvalidKind.into()),
             Refused::Rule(ApplicationError::UnknownResource("x_y".into()).into()),
             Refused::Rule(ApplicationError::PartnerAlternativePermission("x_y".into()).into()),
+            Refused::Rule(ApplicationError::ResourceServerPermission("x_y".into()).into()),
             Refused::Rule(SecretError::InvalidName.into()),
             Refused::Rule(SecretError::ExpiryInPast.into()),
             Refused::Rule(

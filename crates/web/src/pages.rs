@@ -697,6 +697,10 @@ fn application_form(
             "partner-alternative",
             "partner-alternative (match-connect-sandbox only)",
         ),
+        (
+            "resource-server",
+            "resource-server (introspects tokens, no permissions)",
+        ),
     ];
     html! {
         section.card aria-labelledby="new-app-title" {

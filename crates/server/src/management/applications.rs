@@ -165,7 +165,7 @@ pub async fn get_application(
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The derived name is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field (a resource server given permissions among them)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[tracing::instrument(name = "post_application", skip_all)]

@@ -202,11 +202,12 @@ impl From<&Resource> for ResourceView {
 pub struct ApplicationView {
     /// The permanent `client_id`.
     pub client_id: Uuid,
-    /// Derived: `Partner-{country}-{organisation}-{api}`.
+    /// Derived: `Partner-{country}-{organisation}-{api}` (`PartnerAlternative-…`,
+    /// `ResourceServer-…` for the other kinds).
     pub name: String,
     /// Its organisation.
     pub organisation_id: Uuid,
-    /// `partner` or `partner-alternative`.
+    /// `partner`, `partner-alternative` or `resource-server`.
     pub kind: String,
     /// 2 to 5 capital letters.
     pub api: String,
@@ -249,7 +250,9 @@ pub struct CreateApplicationRequest {
     pub organisation_id: String,
     /// 2 to 5 capital letters, such as `SMC`.
     pub api: String,
-    /// `partner` (the default) or `partner-alternative`.
+    /// `partner` (the default), `partner-alternative`, or `resource-server`
+    /// (an API that introspects tokens: it obtains none and holds no
+    /// permissions).
     #[serde(default)]
     pub kind: Option<String>,
     /// Resource ids.

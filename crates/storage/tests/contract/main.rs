@@ -17,6 +17,7 @@ mod admin;
 mod credentials;
 mod fixtures;
 mod keys;
+mod migrations;
 mod ops;
 mod reminders;
 

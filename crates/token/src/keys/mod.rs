@@ -257,6 +257,16 @@ pub struct KeySet {
     pub jwks: bytes::Bytes,
     /// The kids in the JWKS, to tell when it must be rebuilt.
     published: Vec<String>,
+    /// The keys of the JWKS by kid, to verify tokens with: a token signed
+    /// by a key no longer published is past its lifetime.
+    verifiers: BTreeMap<String, Arc<SigningKey>>,
+}
+
+impl KeySet {
+    /// The published key with this kid, if any.
+    pub fn verifier(&self, kid: &str) -> Option<&SigningKey> {
+        self.verifiers.get(kid).map(Arc::as_ref)
+    }
 }
 
 /// The current [`KeySet`], readable without locks on the hot path.
@@ -362,9 +372,14 @@ fn build_key_set(
             .map(|k| k.public_jwk())
             .collect::<Vec<_>>()
     });
+    let verifiers = published
+        .iter()
+        .filter_map(|kid| keys.get(kid).map(|key| (kid.clone(), key.clone())))
+        .collect();
     Ok(KeySet {
         active,
         jwks: bytes::Bytes::from(jwks.to_string()),
         published,
+        verifiers,
     })
 }

@@ -250,6 +250,26 @@ impl SigningKey {
         Ok(jwt)
     }
 
+    /// Whether `signature` is this key's JWS signature of `message` (the
+    /// `header.payload` of a compact JWS), with its own algorithm.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        let (algorithm, public): (&dyn signature::VerificationAlgorithm, &[u8]) = match &self.inner
+        {
+            Inner::Ecdsa(pair) => (
+                &signature::ECDSA_P256_SHA256_FIXED,
+                pair.public_key().as_ref(),
+            ),
+            Inner::Ed25519(pair) => (&signature::ED25519, pair.public_key().as_ref()),
+            Inner::Rsa(pair) => (
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                pair.public().as_ref(),
+            ),
+        };
+        signature::UnparsedPublicKey::new(algorithm, public)
+            .verify(message, signature)
+            .is_ok()
+    }
+
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         match &self.inner {
             Inner::Ecdsa(pair) => pair
@@ -292,6 +312,20 @@ mod tests {
             thumbprint(jwk),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
+    }
+
+    #[test]
+    fn every_algorithm_verifies_its_own_signature_and_no_other() {
+        for alg in Algorithm::ALL {
+            let (key, _) = SigningKey::generate(alg).unwrap();
+            let (other, _) = SigningKey::generate(alg).unwrap();
+            let jwt = key.sign_jwt(&serde_json::json!({"sub": "x"})).unwrap();
+            let (message, sig) = jwt.rsplit_once('.').unwrap();
+            let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+            assert!(key.verify(message.as_bytes(), &sig), "{alg}");
+            assert!(!other.verify(message.as_bytes(), &sig), "{alg}");
+            assert!(!key.verify(b"tampered", &sig), "{alg}");
+        }
     }
 
     #[test]
