@@ -15,6 +15,7 @@
 
 mod audit;
 mod cli;
+mod confirmation;
 mod discovery;
 mod helpers;
 mod hot_path;

@@ -31,7 +31,7 @@ pub mod metrics;
 pub mod request;
 pub mod settings;
 mod state;
-mod sync;
+pub mod sync;
 mod usage;
 mod verifier;
 

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use tessera_admin::Field;
 use tessera_core::application::Application;
 use tessera_core::organisation::Organisation;
+use tessera_core::replica::Confirmation;
 use tessera_core::resource::{Environment, ResourceCatalog};
 use tessera_core::secret::{SecretRecord, SecretStatus};
 use time::macros::format_description;
@@ -417,6 +418,37 @@ pub fn recently_used(secret: &SecretRecord, now: OffsetDateTime) -> bool {
     secret
         .last_used_at
         .is_some_and(|t| now - t < Duration::hours(24))
+}
+
+/// The notice of a deletion some servers had not confirmed in time: each
+/// is named with the latest instant it stops accepting the secret.
+pub fn unconfirmed_deletion(confirmation: &Confirmation) -> String {
+    if confirmation.unconfirmed.is_empty() {
+        return "The secret was deleted, but whether other servers refuse it could not be \
+                checked: each stops accepting it at the end of its trust window at the latest."
+            .to_owned();
+    }
+    let servers = confirmation
+        .unconfirmed
+        .iter()
+        .map(|u| {
+            let state = if u.heartbeat_lapsed {
+                "not responding"
+            } else {
+                "did not confirm in time"
+            };
+            format!(
+                "{} ({state}; stops by {} at the latest)",
+                u.address,
+                utc(u.stops_by)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "The secret was deleted. {} server(s) refuse it already; not yet confirmed: {servers}.",
+        confirmation.confirmed
+    )
 }
 
 /// The confirmation before deleting a secret.
