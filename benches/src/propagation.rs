@@ -83,6 +83,10 @@ pub async fn run(config: &PropagationConfig) -> anyhow::Result<String> {
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
+    extra_env.push((
+        "TESSERA_EMAIL__OUTBOX_DIR".to_owned(),
+        work.path().join("outbox").display().to_string(),
+    ));
     extra_env.extend(config.server_env.iter().cloned());
     let launch = TesseraLaunch {
         binary: config.tessera_bin.clone(),

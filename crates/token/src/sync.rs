@@ -152,6 +152,9 @@ impl std::fmt::Debug for ReplicaIdentity {
     }
 }
 
+/// How long after its trust window a stopped replica's row is kept.
+const STALE_REPLICA_SECONDS: i64 = 60 * 60;
+
 /// How long to wait before subscribing to notices again after a broken
 /// subscription (the log is still polled meanwhile).
 const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
@@ -206,6 +209,12 @@ impl ChangeFeedTask {
             trust_window,
         };
         task.beat(cache, now).await?;
+        // Rows of replicas that stopped without removing theirs (killed)
+        // count for nothing once their trust window has ended; clear them.
+        let horizon = clock.now() - time::Duration::seconds(STALE_REPLICA_SECONDS);
+        if let Err(e) = task.replica.store.prune_replicas(horizon).await {
+            tracing::warn!(error = %e, "could not remove the rows of stopped replicas");
+        }
         Ok(task)
     }
 

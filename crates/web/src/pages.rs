@@ -838,3 +838,34 @@ pub fn user_created(nav: &Nav<'_>, email: &str, password: &str, totp_uri: &str) 
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_core::ids::ReplicaId;
+    use tessera_core::replica::Unconfirmed;
+
+    #[test]
+    fn an_unconfirmed_deletion_names_each_server_with_its_deadline() {
+        let stops_by = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let confirmation = Confirmation {
+            confirmed: 2,
+            unconfirmed: vec![Unconfirmed {
+                id: ReplicaId::generate(),
+                address: "10.0.0.7:8080".into(),
+                stops_by,
+                heartbeat_lapsed: true,
+            }],
+            unknown: false,
+        };
+        let notice = unconfirmed_deletion(&confirmation);
+        assert!(notice.contains("2 server(s) refuse it already"), "{notice}");
+        assert!(notice.contains("10.0.0.7:8080 (not responding"), "{notice}");
+        assert!(notice.contains(&utc(stops_by)), "{notice}");
+        let unknown = Confirmation {
+            unknown: true,
+            ..Confirmation::default()
+        };
+        assert!(unconfirmed_deletion(&unknown).contains("could not be checked"));
+    }
+}
