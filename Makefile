@@ -2,7 +2,7 @@
 
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-postgres interop web-test openapi bench bench-quick bench-micro fmt lint doc ci
+.PHONY: run test test-postgres interop web-test openapi bench bench-quick bench-micro bench-propagation fmt lint doc ci
 
 run:            ## start on the embedded default (SQLite) with demo data
 	cargo run -- serve --demo
@@ -32,6 +32,13 @@ bench:          ## end-to-end benchmark: floor vs Tessera, prints the results ta
 bench-quick:    ## the same scenarios, 1 s each with fewer clients: a smoke run
 	cargo build --release -p tessera-cli -p tessera-bench
 	$${CARGO_TARGET_DIR:-target}/release/tessera-bench run --quick
+
+bench-propagation: ## a deleted secret's refusal by a running replica, 1,000 deletions, SQLite then PostgreSQL
+	cargo build --release -p tessera-cli -p tessera-bench
+	$${CARGO_TARGET_DIR:-target}/release/tessera-bench propagation --deletions 1000
+	psql "$(PG_URL)" -qc 'DROP DATABASE IF EXISTS tessera_bench_propagation' -c 'CREATE DATABASE tessera_bench_propagation'
+	$${CARGO_TARGET_DIR:-target}/release/tessera-bench propagation --deletions 1000 \
+	  --database-url $(dir $(PG_URL))tessera_bench_propagation
 
 bench-micro:    ## criterion micro-benchmarks: signing per algorithm, request parsing
 	cargo bench -p tessera-bench

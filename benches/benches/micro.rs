@@ -146,7 +146,7 @@ fn cache_hit(c: &mut Criterion) {
                     &application,
                     SecretId::generate(),
                     expires_at,
-                    cache.generation(),
+                    cache.generation(application.client_id),
                 )
                 .expect("cached");
             if warmed.len() < 1000 {

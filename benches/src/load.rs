@@ -212,7 +212,26 @@ async fn send(
     }
 }
 
+/// One keep-alive connection for requests sent one at a time, such as
+/// polling a server until it refuses a credential.
+#[derive(Debug)]
+pub struct Single(Connection);
+
+impl Single {
+    /// Connects to `target`.
+    pub async fn open(target: Target) -> anyhow::Result<Self> {
+        Ok(Self(Connection::open(target).await?))
+    }
+
+    /// Sends the first request of `set`: its status, or `None` when no
+    /// answer came (the connection is opened again for the next one).
+    pub async fn status(&mut self, set: &RequestSet) -> Option<u16> {
+        self.0.exchange(set.request(0)).await
+    }
+}
+
 /// One connection that reconnects after a failure.
+#[derive(Debug)]
 struct Connection {
     target: Target,
     sender: Option<SendRequest<Full<Bytes>>>,

@@ -8,6 +8,7 @@
 mod floor;
 mod load;
 mod machine;
+mod propagation;
 mod scenarios;
 mod seed;
 mod server;
@@ -34,6 +35,25 @@ enum Command {
     Run(RunArgs),
     /// Serve the floor: parse, sign, answer, nothing else.
     Floor(FloorArgs),
+    /// Measure how soon a deleted secret is refused by a running replica.
+    Propagation(PropagationArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PropagationArgs {
+    /// The database: an existing PostgreSQL database (two replicas run on
+    /// it) [default: a fresh SQLite file, one replica].
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Deletions measured.
+    #[arg(long, default_value_t = 1000)]
+    deletions: usize,
+    /// The `tessera` release binary [default: next to this binary].
+    #[arg(long)]
+    tessera_bin: Option<PathBuf>,
+    /// An extra variable for every Tessera started; repeatable.
+    #[arg(long = "server-env", value_name = "KEY=VALUE")]
+    server_env: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,6 +129,11 @@ fn main() -> std::process::ExitCode {
             .build()
             .context("Failed to start the async runtime")
             .and_then(|rt| rt.block_on(run(args))),
+        Command::Propagation(args) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("Failed to start the async runtime")
+            .and_then(|rt| rt.block_on(propagation(args))),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -119,32 +144,57 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let quick = args.quick;
-    let seconds = args.duration.unwrap_or(if quick { 1.0 } else { 5.0 });
-    anyhow::ensure!(seconds > 0.0, "--duration must be positive");
-    anyhow::ensure!(args.connections > 0, "--connections must be positive");
-    let tessera_bin = match args.tessera_bin {
+/// The `tessera` binary: the one given, or the one next to this binary.
+fn tessera_bin(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let path = match given {
         Some(path) => path,
         None => std::env::current_exe()
             .context("Failed to locate tessera-bench")?
             .with_file_name("tessera"),
     };
     anyhow::ensure!(
-        tessera_bin.is_file(),
+        path.is_file(),
         "{} not found: build it with `cargo build --release -p tessera-cli`, or pass --tessera-bin",
-        tessera_bin.display()
+        path.display()
     );
-    let mut server_env: Vec<(String, String)> = SERVER_ENV
+    Ok(path)
+}
+
+/// `SERVER_ENV`, then each `KEY=VALUE` given.
+fn server_env(given: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut env: Vec<(String, String)> = SERVER_ENV
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    for pair in &args.server_env {
+    for pair in given {
         let (key, value) = pair
             .split_once('=')
             .with_context(|| format!("--server-env {pair}: expected KEY=VALUE"))?;
-        server_env.push((key.to_owned(), value.to_owned()));
+        env.push((key.to_owned(), value.to_owned()));
     }
+    Ok(env)
+}
+
+async fn propagation(args: PropagationArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.deletions > 0, "--deletions must be positive");
+    let config = propagation::PropagationConfig {
+        database_url: args.database_url,
+        deletions: args.deletions,
+        tessera_bin: tessera_bin(args.tessera_bin)?,
+        server_env: server_env(&args.server_env)?,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    println!("{}", propagation::run(&config).await?);
+    Ok(())
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let quick = args.quick;
+    let seconds = args.duration.unwrap_or(if quick { 1.0 } else { 5.0 });
+    anyhow::ensure!(seconds > 0.0, "--duration must be positive");
+    anyhow::ensure!(args.connections > 0, "--connections must be positive");
+    let tessera_bin = tessera_bin(args.tessera_bin)?;
+    let server_env = server_env(&args.server_env)?;
     let config = scenarios::RunConfig {
         duration: Duration::from_secs_f64(seconds),
         warmup: Duration::from_secs_f64((seconds / 5.0).clamp(0.2, 1.0)),

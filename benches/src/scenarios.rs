@@ -38,7 +38,7 @@ const RSS_LIMIT_MIB: f64 = 100.0;
 /// the default cost they would take an hour to hash. The server verifies
 /// with the parameters stored in each hash, and what a cache entry holds
 /// does not depend on them.
-const CHEAP_ARGON2: Argon2Config = Argon2Config {
+pub const CHEAP_ARGON2: Argon2Config = Argon2Config {
     memory_kib: 8,
     iterations: 1,
     parallelism: 1,

@@ -16,6 +16,7 @@
 mod attack;
 mod audit;
 mod cli;
+mod confirmation;
 mod discovery;
 mod helpers;
 mod hot_path;

@@ -5,6 +5,7 @@
 use tessera_core::application::{Application, ApplicationKind, validate_permissions};
 use tessera_core::audit::{AuditAction, AuditOutcome};
 use tessera_core::ids::{ClientId, OrganisationId};
+use tessera_core::replica::Confirmation;
 
 use crate::{Acting, Admin, AdminError, Invalid, Missing, Scope, require_administrator};
 
@@ -75,13 +76,14 @@ impl Admin {
     }
 
     /// Replaces an application's permissions (administrators): its tokens
-    /// carry the new set from the next request on.
+    /// carry the new set from the next request on, on every live replica
+    /// by the time of the answer (the confirmation says which did not).
     pub async fn set_permissions<S: AsRef<str>>(
         &self,
         acting: &Acting,
         client_id: ClientId,
         permissions: &[S],
-    ) -> Result<Application, AdminError> {
+    ) -> Result<(Application, Confirmation), AdminError> {
         require_administrator(acting)?;
         let mut app = self.application(acting, client_id).await?;
         app.permissions =
@@ -100,16 +102,17 @@ impl Admin {
             .await;
         self.credentials_changed(client_id);
         stored.map_err(|e| AdminError::store(e, Missing::Application))?;
-        Ok(app)
+        Ok((app, self.confirm().await))
     }
 
     /// Deletes an application with its secrets (administrators): its
-    /// tokens stop at once.
+    /// secrets stop at once, on every live replica by the time of the
+    /// answer (the confirmation says which did not).
     pub async fn delete_application(
         &self,
         acting: &Acting,
         client_id: ClientId,
-    ) -> Result<(), AdminError> {
+    ) -> Result<Confirmation, AdminError> {
         require_administrator(acting)?;
         let app = self.application(acting, client_id).await?;
         let event = self.event(
@@ -125,7 +128,7 @@ impl Admin {
             .await;
         self.credentials_changed(client_id);
         if deleted? {
-            Ok(())
+            Ok(self.confirm().await)
         } else {
             Err(AdminError::NotFound(Missing::Application))
         }

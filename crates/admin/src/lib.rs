@@ -5,8 +5,12 @@
 //! address), decides whether they may, validates through `tessera-core`,
 //! and makes the change in one store transaction together with its audit
 //! event (and, for credentials, its change-log row). Only after the commit
-//! does it tell the token cache ([`CredentialsChanged`]). It answers with a
-//! typed [`AdminError`] that each surface maps once.
+//! does it tell the token cache ([`CredentialsChanged`]); a change that
+//! takes something away (a secret, an application, a permission) then
+//! waits, bounded, until every live replica has applied it, and answers
+//! with the [`Confirmation`](tessera_core::replica::Confirmation) saying
+//! which did not. It answers with a typed [`AdminError`] that each surface
+//! maps once.
 //!
 //! The management API, the web page, the command line, the demo and the
 //! reminders all call this crate; none of them checks a role, validates a
@@ -21,6 +25,7 @@ mod acting;
 mod applications;
 mod audit;
 mod checks;
+mod confirmation;
 mod error;
 mod keys;
 mod organisations;
@@ -31,6 +36,7 @@ mod users;
 pub use accounts::{SignInError, SignedIn};
 pub use acting::{Acting, Scope};
 pub use checks::{Attempt, CheckLimits};
+pub use confirmation::ConfirmationPolicy;
 pub use error::{AdminError, Cause, Conflict, Field, Invalid, Missing};
 pub use secrets::CreatedSecret;
 pub use users::CreatedUser;
@@ -55,6 +61,7 @@ pub struct Admin {
     sessions: SessionPolicy,
     login: LoginPolicy,
     changed: Option<Arc<dyn CredentialsChanged>>,
+    confirmation: ConfirmationPolicy,
 }
 
 impl std::fmt::Debug for Admin {
@@ -95,6 +102,7 @@ impl Admin {
             sessions: policies.sessions,
             login: policies.login,
             changed: None,
+            confirmation: ConfirmationPolicy::default(),
         }
     }
 

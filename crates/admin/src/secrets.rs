@@ -5,6 +5,7 @@
 use secrecy::SecretString;
 use tessera_core::audit::{AuditAction, AuditOutcome};
 use tessera_core::ids::{ClientId, SecretId};
+use tessera_core::replica::Confirmation;
 use tessera_core::secret::{NewSecret, PlainSecret, SecretName, SecretRecord, resolve_expiry};
 use time::OffsetDateTime;
 
@@ -103,13 +104,15 @@ impl Admin {
     }
 
     /// Deletes a secret of an application the actor may see: this
-    /// process's next token request with it is refused.
+    /// process's next token request with it is refused, and the answer
+    /// comes once every live replica refuses it too, or says which may
+    /// still accept it and until when.
     pub async fn delete_secret(
         &self,
         acting: &Acting,
         client_id: ClientId,
         id: SecretId,
-    ) -> Result<(), AdminError> {
+    ) -> Result<Confirmation, AdminError> {
         let app = self.application(acting, client_id).await?;
         let event = self.event(
             acting,
@@ -124,7 +127,7 @@ impl Admin {
             .await;
         self.credentials_changed(client_id);
         if deleted? {
-            Ok(())
+            Ok(self.confirm().await)
         } else {
             Err(AdminError::NotFound(Missing::Secret))
         }

@@ -99,7 +99,8 @@ pub enum AppCommand {
     /// Create an application; its name is derived and its client_id generated.
     Create(AppCreate),
     /// Delete an application with its secrets: its tokens stop being issued
-    /// at once (within the change-log interval on running servers).
+    /// at once; returns once every running server confirmed, or names those
+    /// that did not in time.
     Delete {
         /// The application's client_id.
         client_id: String,
@@ -162,7 +163,9 @@ pub enum SecretCommand {
         #[arg(long)]
         client_id: String,
     },
-    /// Delete a secret: token requests with it are refused at once.
+    /// Delete a secret: token requests with it are refused at once; returns
+    /// once every running server confirmed, or names those that did not in
+    /// time, each with the latest instant it stops accepting the secret.
     Delete {
         /// The application's client_id.
         #[arg(long)]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tessera_admin::{Acting, Admin};
 use tessera_core::application::ApplicationKind;
 use tessera_core::ids::{ClientId, OrganisationId, SecretId};
+use tessera_core::replica::Confirmation;
 use tessera_core::store::Store;
 use tessera_core::token::rfc3339;
 use tessera_core::user::Role;
@@ -28,6 +29,62 @@ fn print(json: bool, value: serde_json::Value, human: String) {
     } else {
         println!("{human}");
     }
+}
+
+/// How far a deletion had reached the running servers when it returned:
+/// JSON fields to add to the answer, and the human lines.
+fn confirmation(c: &Confirmation) -> (serde_json::Value, String) {
+    let unconfirmed: Vec<_> = c
+        .unconfirmed
+        .iter()
+        .map(|u| {
+            json!({
+                "replica": u.id,
+                "address": u.address,
+                "stops_by": rfc3339(u.stops_by),
+                "heartbeat_lapsed": u.heartbeat_lapsed,
+            })
+        })
+        .collect();
+    let value = json!({
+        "confirmed": c.is_complete(),
+        "replicas_confirmed": c.confirmed,
+        "unconfirmed": unconfirmed,
+        "replicas_unknown": c.unknown,
+    });
+    let human = if c.unknown && c.unconfirmed.is_empty() {
+        "could not read the running servers: each stops at the end of its trust window at the latest"
+            .to_owned()
+    } else if c.is_complete() {
+        format!("confirmed by every running server ({})", c.confirmed)
+    } else {
+        let mut lines = vec![format!(
+            "confirmed by {} running server(s); not confirmed in time:",
+            c.confirmed
+        )];
+        for u in &c.unconfirmed {
+            lines.push(format!(
+                "  {} {}{}: stops by {} at the latest",
+                u.address,
+                u.id,
+                if u.heartbeat_lapsed {
+                    " (not responding)"
+                } else {
+                    ""
+                },
+                rfc3339(u.stops_by)
+            ));
+        }
+        lines.join("\n")
+    };
+    (value, human)
+}
+
+/// Prints a deletion of `id` with its confirmation.
+fn print_deletion(json: bool, id: impl std::fmt::Display, c: &Confirmation) {
+    let (mut value, human) = confirmation(c);
+    value["deleted"] = id.to_string().into();
+    print(json, value, format!("deleted {id}\n{human}"));
 }
 
 fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> anyhow::Result<T> {
@@ -112,12 +169,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (store, admin) = open_admin(&settings, clock).await?;
             let deleted = admin.delete_application(&Acting::cli(), client_id).await;
             store.close().await;
-            deleted?;
-            print(
-                json,
-                json!({"deleted": client_id}),
-                format!("deleted {client_id}"),
-            );
+            print_deletion(json, client_id, &deleted?);
             Ok(())
         }
         Command::App(AppCommand::Create(args)) => {
@@ -436,14 +488,10 @@ async fn secret_with(
         } => {
             let client_id: ClientId = parse_id("--client-id", &client_id)?;
             let secret_id: SecretId = parse_id("SECRET_ID", &secret_id)?;
-            admin
+            let confirmation = admin
                 .delete_secret(&Acting::cli(), client_id, secret_id)
                 .await?;
-            print(
-                json,
-                json!({"deleted": secret_id}),
-                format!("deleted {secret_id}"),
-            );
+            print_deletion(json, secret_id, &confirmation);
         }
     }
     Ok(())

@@ -68,6 +68,10 @@ uuid_id!(
     /// A management session's identifier (not its token).
     SessionId
 );
+uuid_id!(
+    /// A running `serve` process's identifier, drawn at each start.
+    ReplicaId
+);
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,7 @@ pub mod organisation;
 pub mod password;
 pub mod private_fs;
 pub mod reminder;
+pub mod replica;
 pub mod resource;
 pub mod secret;
 pub mod session;

@@ -65,6 +65,22 @@ pub struct Settings {
     pub login: LoginSettings,
     /// Connection limits of both listeners.
     pub http: crate::serve::HttpSettings,
+    /// Replicas: heartbeats and how long a change's answer waits for them.
+    pub replicas: ReplicaSettings,
+}
+
+/// `[replicas]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaSettings {
+    /// Longest wait for every live replica to confirm a change, in
+    /// milliseconds.
+    pub confirm_wait_milliseconds: u64,
+    /// Longest time between two heartbeats of a replica, in milliseconds.
+    pub heartbeat_milliseconds: u64,
+    /// A replica whose heartbeat is older is not waited for, in
+    /// milliseconds.
+    pub lapse_milliseconds: u64,
 }
 
 /// `[sessions]`

@@ -10,15 +10,18 @@ use secrecy::ExposeSecret as _;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tessera_admin::{Acting, Admin, CheckLimits, Policies};
+use tessera_admin::{Acting, Admin, CheckLimits, ConfirmationPolicy, Policies};
 use tessera_core::Clock;
+use tessera_core::ids::ReplicaId;
 use tessera_core::password::Hasher;
 use tessera_core::resource::ResourceCatalog;
 use tessera_core::session::{LoginPolicy, SessionPolicy};
+use tessera_core::store::ReplicaStore as _;
 use tessera_storage::{PoolConfig, SqlStore};
 use tessera_token::keys::{KeyDirectory, KeyRing, ensure_active_key};
 use tessera_token::metrics::TokenMetrics;
 use tessera_token::settings::TokenConfig;
+use tessera_token::sync::{ChangeFeedTask, ReplicaIdentity};
 use tessera_token::{Dependencies, TokenEndpoint};
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -71,6 +74,16 @@ pub fn policies(settings: &Settings) -> Policies {
     }
 }
 
+/// How a credential change's answer waits for the replicas, as `settings`
+/// say; `own` is this process's replica when it serves.
+pub fn confirmation_policy(settings: &Settings, own: Option<ReplicaId>) -> ConfirmationPolicy {
+    ConfirmationPolicy {
+        wait: Duration::from_millis(settings.replicas.confirm_wait_milliseconds),
+        lapse: Duration::from_millis(settings.replicas.lapse_milliseconds),
+        own,
+    }
+}
+
 /// The use cases over `store`, as `settings` configure them.
 pub fn admin(
     settings: &Settings,
@@ -86,7 +99,8 @@ pub fn admin(
         clock,
         Arc::new(catalog),
         policies(settings),
-    ))
+    )
+    .confirming(confirmation_policy(settings, None)))
 }
 
 /// The use cases over the configured store (opened and migrated), for the
@@ -131,6 +145,7 @@ pub struct Application {
     state: AppState,
     store: SqlStore,
     reminders: Arc<Reminders>,
+    feed: ChangeFeedTask,
 }
 
 impl Application {
@@ -193,7 +208,23 @@ impl Application {
             issuer.clone(),
             token_metrics,
         );
-        let admin = admin.notifying(token.invalidation_hook());
+        // The change feed starts before anything is served, so no change
+        // committed from here on can be missed; this process is a replica
+        // from now, and its own changes confirm at once.
+        let replica = ReplicaId::generate();
+        let feed = token
+            .start_change_feed(ReplicaIdentity {
+                store: shared.clone(),
+                id: replica,
+                address: listener.local_addr()?.to_string(),
+                started_at: clock.now(),
+                heartbeat: Duration::from_millis(settings.replicas.heartbeat_milliseconds.max(10)),
+            })
+            .await
+            .context("Failed to start reading the change log")?;
+        let admin = admin
+            .notifying(token.invalidation_hook())
+            .confirming(confirmation_policy(&settings, Some(replica)));
         let state = AppState(Arc::new(AppInner {
             admin,
             ops_store: shared,
@@ -215,6 +246,7 @@ impl Application {
             state,
             store,
             reminders,
+            feed,
         })
     }
 
@@ -263,9 +295,14 @@ impl Application {
         };
 
         let token = &self.state.token;
+        let replica = self.feed.replica_id();
         let background = [
             tokio::spawn(token.clone().reload_keys(stopped(stop_rx.clone()))),
-            tokio::spawn(token.clone().sync_change_log(stopped(stop_rx.clone()))),
+            tokio::spawn(
+                token
+                    .clone()
+                    .sync_change_log(self.feed, stopped(stop_rx.clone())),
+            ),
             tokio::spawn(token.clone().prune_change_log(stopped(stop_rx.clone()))),
             tokio::spawn(
                 token
@@ -307,6 +344,10 @@ impl Application {
         }
         // Requests have finished: write the uses they noted.
         self.state.token.flush_usage().await;
+        // No longer serving: changes need not wait for this process.
+        if let Err(e) = self.store.remove_replica(replica).await {
+            tracing::warn!(error = %e, "could not remove this replica's row");
+        }
         self.store.close().await;
         Ok(())
     }

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use crate::audit::insert_audit;
 use crate::error::{db, on_unique};
 use crate::rows;
-use crate::sql_store::{SqlStore, epoch};
+use crate::sql_store::{Backend, SqlStore, epoch};
 
 fn resource_id(row: &AnyRow) -> Result<ResourceId, StoreError> {
     ResourceId::parse(&rows::text(row, "resource_id")?)
@@ -60,20 +60,46 @@ pub(crate) async fn permissions_of(
         .collect()
 }
 
+/// The PostgreSQL channel on which a committed change-log row is announced.
+pub(crate) const CHANGES_CHANNEL: &str = "tessera_credential_changes";
+
 /// Records, inside the transaction making it, a change running servers must
 /// apply to their secret caches, and the audit event that records it.
+///
+/// On PostgreSQL the log is locked first, for the rest of the transaction:
+/// writers of the log then commit in the order of their sequence numbers,
+/// so a reader that sees number N sees every lower one that will ever
+/// exist, and "applied up to N" is exact. Deletions are rare; the lock is
+/// held only from here to the commit, after every other row is taken. The
+/// notice is delivered to listeners when (and only if) the transaction
+/// commits.
 async fn record_change(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
     client_id: ClientId,
     at: OffsetDateTime,
     event: &NewAuditEvent,
 ) -> Result<(), StoreError> {
+    if backend == Backend::Postgres {
+        sqlx::query("LOCK TABLE credential_changes IN EXCLUSIVE MODE")
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+    }
     sqlx::query("INSERT INTO credential_changes (client_id, changed_at) VALUES ($1, $2)")
         .bind(client_id.to_string())
         .bind(epoch(at))
         .execute(&mut **tx)
         .await
         .map_err(db)?;
+    if backend == Backend::Postgres {
+        sqlx::query(&format!(
+            "SELECT 1 AS sent FROM pg_notify('{CHANGES_CHANNEL}', '')"
+        ))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    }
     insert_audit(&mut **tx, event).await
 }
 
@@ -83,6 +109,7 @@ async fn record_change(
 /// Returns whether anything was deleted.
 async fn commit_deletion(
     mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
     client_id: ClientId,
     at: OffsetDateTime,
     deleted: u64,
@@ -91,7 +118,7 @@ async fn commit_deletion(
     if deleted == 0 {
         return Ok(false);
     }
-    record_change(&mut tx, client_id, at, event).await?;
+    record_change(&mut tx, backend, client_id, at, event).await?;
     tx.commit().await.map_err(db)?;
     Ok(true)
 }
@@ -279,7 +306,7 @@ impl AdminStore for SqlStore {
             .await
             .map_err(db)?;
         insert_permissions(&mut tx, client_id, permissions).await?;
-        record_change(&mut tx, client_id, at, event).await?;
+        record_change(&mut tx, self.backend(), client_id, at, event).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -336,7 +363,7 @@ impl AdminStore for SqlStore {
             .await
             .map_err(db)?
             .rows_affected();
-        commit_deletion(tx, client_id, at, deleted, event).await
+        commit_deletion(tx, self.backend(), client_id, at, deleted, event).await
     }
 
     #[tracing::instrument(skip_all, fields(client_id = %secret.record.client_id, secret_id = %secret.record.id))]
@@ -414,7 +441,7 @@ impl AdminStore for SqlStore {
             .await
             .map_err(db)?
             .rows_affected();
-        commit_deletion(tx, client_id, at, deleted, event).await
+        commit_deletion(tx, self.backend(), client_id, at, deleted, event).await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user.id))]

@@ -1,15 +1,68 @@
 //! [`CredentialStore`]: what the token path reads and writes.
 
-use sqlx::Row as _;
+use sqlx::{Connection as _, Row as _};
 use std::sync::Arc;
+use std::time::Duration;
 use tessera_core::ids::{ClientId, SecretId};
-use tessera_core::store::{ClientCredentials, CredentialChange, CredentialStore, StoreError};
+use tessera_core::store::{
+    ChangeNotices, ClientCredentials, CredentialChange, CredentialStore, StoreError,
+};
 use time::OffsetDateTime;
 
-use crate::admin::load_application;
+use crate::admin::{CHANGES_CHANNEL, load_application};
 use crate::error::db;
 use crate::rows;
-use crate::sql_store::{SqlStore, epoch};
+use crate::sql_store::{Backend, SqlStore, epoch};
+
+/// How often SQLite's commit counter is looked at: a read of one integer
+/// from the connection's own memory, so it costs next to nothing.
+const SQLITE_NOTICE_INTERVAL: Duration = Duration::from_millis(5);
+
+/// PostgreSQL: the log's writers `NOTIFY` in their transaction; this
+/// connection `LISTEN`s.
+struct PgNotices(sqlx::postgres::PgListener);
+
+#[async_trait::async_trait]
+impl ChangeNotices for PgNotices {
+    async fn changed(&mut self) -> Result<(), StoreError> {
+        // `None`: the connection was lost and notices with it; the caller
+        // reads the log anyway, and the next call reconnects.
+        self.0.try_recv().await.map_err(db)?;
+        // Notices already received are covered by the same read.
+        while self.0.next_buffered().is_some() {}
+        Ok(())
+    }
+}
+
+/// SQLite: `PRAGMA data_version` on a connection of its own changes when
+/// another connection (of this process or another) commits.
+struct SqliteNotices {
+    connection: sqlx::SqliteConnection,
+    version: i64,
+}
+
+impl SqliteNotices {
+    async fn version(connection: &mut sqlx::SqliteConnection) -> Result<i64, StoreError> {
+        sqlx::query_scalar("PRAGMA data_version")
+            .fetch_one(connection)
+            .await
+            .map_err(db)
+    }
+}
+
+#[async_trait::async_trait]
+impl ChangeNotices for SqliteNotices {
+    async fn changed(&mut self) -> Result<(), StoreError> {
+        loop {
+            tokio::time::sleep(SQLITE_NOTICE_INTERVAL).await;
+            let version = Self::version(&mut self.connection).await?;
+            if version != self.version {
+                self.version = version;
+                return Ok(());
+            }
+        }
+    }
+}
 
 #[async_trait::async_trait]
 impl CredentialStore for SqlStore {
@@ -97,6 +150,28 @@ impl CredentialStore for SqlStore {
             .try_get("latest")
             .map_err(db)?;
         Ok(latest.unwrap_or(0))
+    }
+
+    async fn change_notices(&self) -> Result<Box<dyn ChangeNotices>, StoreError> {
+        match self.backend() {
+            Backend::Postgres => {
+                let mut listener = sqlx::postgres::PgListener::connect(self.url())
+                    .await
+                    .map_err(db)?;
+                listener.listen(CHANGES_CHANNEL).await.map_err(db)?;
+                Ok(Box::new(PgNotices(listener)))
+            }
+            Backend::Sqlite => {
+                let mut connection = sqlx::SqliteConnection::connect(self.url())
+                    .await
+                    .map_err(db)?;
+                let version = SqliteNotices::version(&mut connection).await?;
+                Ok(Box::new(SqliteNotices {
+                    connection,
+                    version,
+                }))
+            }
+        }
     }
 
     async fn prune_credential_changes(&self, before: OffsetDateTime) -> Result<(), StoreError> {

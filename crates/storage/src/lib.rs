@@ -20,6 +20,7 @@ mod error;
 mod keys;
 mod ops;
 mod reminders;
+mod replicas;
 mod rows;
 mod sql_store;
 #[cfg(feature = "testing")]

@@ -1,6 +1,7 @@
 //! The store over a sqlx `Any` pool, for SQLite or PostgreSQL.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -14,7 +15,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migr
 
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
+pub(crate) enum Backend {
     /// An embedded SQLite file.
     Sqlite,
     /// A PostgreSQL server.
@@ -56,10 +57,32 @@ impl Default for PoolConfig {
 }
 
 /// Tessera's store on SQLite or PostgreSQL.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// The URL as connected to, for the connection that listens for
+    /// change-log notices; it may hold a password, so it is never shown.
+    url: Arc<str>,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Backend {
+    /// An SQL expression for the database's current time, in milliseconds
+    /// since the Unix epoch.
+    pub(crate) fn now_ms_sql(self) -> &'static str {
+        match self {
+            Self::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS BIGINT)",
+            Self::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        }
+    }
 }
 
 /// A stored instant: whole seconds since the Unix epoch.
@@ -132,7 +155,11 @@ impl SqlStore {
             .connect(&url)
             .await
             .map_err(StorageError::Connect)?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            url: url.into(),
+        })
     }
 
     /// Applies pending migrations of this database's dialect.
@@ -166,6 +193,16 @@ impl SqlStore {
     /// The pool, for the store's other modules.
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The database in use.
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL connected to (secret: never log it).
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     /// Closes every connection, waiting for those in use.

@@ -12,8 +12,10 @@
 //!   permissions replaced, the application deleted) goes through
 //!   [`SecretCache::invalidate`], which drops every entry of the application
 //!   before the change is acknowledged. A verification that read the
-//!   database before such a change cannot put a stale entry back: inserts
-//!   carry the invalidation generation they started from.
+//!   database before such a change can neither put a stale entry back nor
+//!   issue from what it read: it carries the application's invalidation
+//!   generation from before its read, and [`SecretCache::insert`] and
+//!   [`SecretCache::is_current`] refuse it once that generation moved.
 //! - Memory is bounded: a full shard evicts an arbitrary entry, which costs
 //!   the evicted client one more verification and nothing else.
 //! - Entries are trusted only while the change log has been read recently
@@ -30,6 +32,10 @@ use tessera_core::store::CredentialsChanged;
 
 /// Number of independently locked parts of the map.
 const SHARDS: usize = 16;
+/// Number of invalidation generations: applications share one by their
+/// client_id's low bits, so a change to one application makes a
+/// verification of another start over only when they share it.
+const GENERATIONS: usize = 256;
 
 /// The cache key: a keyed hash of client_id and secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,17 +104,9 @@ pub struct Verified {
     pub application: Arc<CachedApplication>,
     /// The secret that matched.
     pub secret_id: SecretId,
-}
-
-impl Verified {
-    /// A verification whose result was not cached (the cache is disabled,
-    /// or the application changed while it ran): good for this one request.
-    pub fn uncached(application: &Application, secret_id: SecretId) -> Self {
-        Self {
-            application: CachedApplication::new(application),
-            secret_id,
-        }
-    }
+    /// The application's invalidation generation this was verified at
+    /// (see [`SecretCache::is_current`]).
+    pub generation: u64,
 }
 
 /// A lookup's result.
@@ -128,8 +126,9 @@ pub struct SecretCache {
     /// Cached applications by client_id, so entries share one copy and an
     /// invalidation finds them. Locked only on inserts and invalidations.
     applications: Mutex<HashMap<ClientId, Arc<CachedApplication>>>,
-    /// Bumped by every invalidation.
-    generation: AtomicU64,
+    /// Invalidation generations, by client_id; bumped by every
+    /// invalidation of an application sharing one.
+    generations: Box<[AtomicU64]>,
     len: AtomicUsize,
     /// How long entries stay trusted after the change log was last read,
     /// in seconds.
@@ -160,7 +159,7 @@ impl SecretCache {
             shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
             shard_capacity: capacity.div_ceil(SHARDS),
             applications: Mutex::default(),
-            generation: AtomicU64::new(0),
+            generations: (0..GENERATIONS).map(|_| AtomicU64::new(0)).collect(),
             len: AtomicUsize::new(0),
             trust_window,
             trust_until: AtomicI64::new(now.saturating_add(trust_window)),
@@ -202,21 +201,39 @@ impl SecretCache {
                 Lookup::Hit(Verified {
                     application: entry.application.clone(),
                     secret_id: entry.secret_id,
+                    generation: self.generation(client_id),
                 })
             }
             _ => Lookup::Miss,
         }
     }
 
-    /// The generation to pass to [`insert`](Self::insert); read it before
-    /// reading the credentials from the database.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    fn generation_of(&self, client_id: ClientId) -> &AtomicU64 {
+        // A v4 UUID's low bits are random.
+        let index = (client_id.as_uuid().as_u128() % GENERATIONS as u128) as usize;
+        &self.generations[index]
     }
 
-    /// Caches a verified secret, unless an invalidation happened since
-    /// `generation` was read (the verification may have seen stale data).
-    /// Returns the entry's [`Verified`] if it was cached.
+    /// `client_id`'s invalidation generation, to pass to
+    /// [`insert`](Self::insert); read it before reading the credentials
+    /// from the database.
+    pub fn generation(&self, client_id: ClientId) -> u64 {
+        self.generation_of(client_id).load(Ordering::Acquire)
+    }
+
+    /// Whether no invalidation of `client_id` happened since `generation`
+    /// was read: what was read from the database then is still good to
+    /// issue from. A change is acknowledged only after its invalidation, so
+    /// a verification that passes this check decided before the answer.
+    pub fn is_current(&self, client_id: ClientId, generation: u64) -> bool {
+        self.generation(client_id) == generation
+    }
+
+    /// Caches a verified secret, unless an invalidation of its application
+    /// happened since `generation` was read (the verification may have seen
+    /// stale data): then `None`, and nothing may be issued from that read.
+    /// With the cache disabled, a current verification is returned
+    /// uncached, good for this one request.
     pub fn insert(
         &self,
         tag: Tag,
@@ -225,17 +242,21 @@ impl SecretCache {
         expires_at: i64,
         generation: u64,
     ) -> Option<Verified> {
-        if self.shard_capacity == 0 {
-            return None;
-        }
         let mut applications = self
             .applications
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         // Invalidations bump the generation while holding this lock, so the
         // check and the insert below are atomic with respect to them.
-        if self.generation.load(Ordering::Acquire) != generation {
+        if !self.is_current(application.client_id, generation) {
             return None;
+        }
+        if self.shard_capacity == 0 {
+            return Some(Verified {
+                application: CachedApplication::new(application),
+                secret_id,
+                generation,
+            });
         }
         let cached = applications
             .entry(application.client_id)
@@ -263,6 +284,7 @@ impl SecretCache {
         Some(Verified {
             application: cached,
             secret_id,
+            generation,
         })
     }
 
@@ -274,7 +296,7 @@ impl SecretCache {
                 .applications
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            self.generation.fetch_add(1, Ordering::AcqRel);
+            self.generation_of(client_id).fetch_add(1, Ordering::AcqRel);
             applications.remove(&client_id)
         };
         let Some(removed) = removed else { return };
@@ -293,7 +315,9 @@ impl SecretCache {
             .applications
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        for generation in &self.generations {
+            generation.fetch_add(1, Ordering::AcqRel);
+        }
         for (_, cached) in applications.drain() {
             cached.valid.store(false, Ordering::Release);
         }
@@ -390,7 +414,7 @@ mod tests {
         let secret = SecretId::generate();
         assert!(
             cache
-                .insert(tag, &app, secret, 1_000, cache.generation())
+                .insert(tag, &app, secret, 1_000, cache.generation(app.client_id))
                 .is_some()
         );
         assert_eq!(hit(cache.lookup(tag, app.client_id, 999)).secret_id, secret);
@@ -418,13 +442,19 @@ mod tests {
         let app = application();
         let first = cache.tag(app.client_id, "one");
         let second = cache.tag(app.client_id, "two");
-        cache.insert(first, &app, SecretId::generate(), 1_000, cache.generation());
+        cache.insert(
+            first,
+            &app,
+            SecretId::generate(),
+            1_000,
+            cache.generation(app.client_id),
+        );
         cache.insert(
             second,
             &app,
             SecretId::generate(),
             1_000,
-            cache.generation(),
+            cache.generation(app.client_id),
         );
         assert_eq!(cache.len(), 2);
         let shared = hit(cache.lookup(first, app.client_id, 0)).application;
@@ -449,7 +479,13 @@ mod tests {
         let cache = Arc::new(SecretCache::new(100, u64::MAX, 0));
         let app = application();
         let tag = cache.tag(app.client_id, "s3cret");
-        cache.insert(tag, &app, SecretId::generate(), 1_000, cache.generation());
+        cache.insert(
+            tag,
+            &app,
+            SecretId::generate(),
+            1_000,
+            cache.generation(app.client_id),
+        );
         let hook: Arc<dyn CredentialsChanged> = cache.clone();
         hook.credentials_changed(app.client_id);
         assert!(matches!(cache.lookup(tag, app.client_id, 0), Lookup::Miss));
@@ -461,8 +497,9 @@ mod tests {
         let cache = SecretCache::new(100, u64::MAX, 0);
         let app = application();
         let tag = cache.tag(app.client_id, "s3cret");
-        let generation = cache.generation();
-        cache.invalidate(ClientId::generate());
+        let generation = cache.generation(app.client_id);
+        cache.invalidate(app.client_id);
+        assert!(!cache.is_current(app.client_id, generation));
         assert!(
             cache
                 .insert(tag, &app, SecretId::generate(), 1_000, generation)
@@ -472,12 +509,36 @@ mod tests {
     }
 
     #[test]
+    fn another_application_changing_leaves_a_verification_current() {
+        let cache = SecretCache::new(100, u64::MAX, 0);
+        let app = application();
+        let generation = cache.generation(app.client_id);
+        // An application whose generation is another one.
+        let other = std::iter::repeat_with(ClientId::generate)
+            .find(|id| !std::ptr::eq(cache.generation_of(*id), cache.generation_of(app.client_id)))
+            .unwrap();
+        cache.invalidate(other);
+        assert!(cache.is_current(app.client_id, generation));
+        cache.clear();
+        assert!(
+            !cache.is_current(app.client_id, generation),
+            "a clear moves every generation"
+        );
+    }
+
+    #[test]
     fn the_cache_stays_within_its_capacity() {
         let cache = SecretCache::new(32, u64::MAX, 0);
         let app = application();
         for i in 0..1_000 {
             let tag = cache.tag(app.client_id, &i.to_string());
-            cache.insert(tag, &app, SecretId::generate(), 1_000, cache.generation());
+            cache.insert(
+                tag,
+                &app,
+                SecretId::generate(),
+                1_000,
+                cache.generation(app.client_id),
+            );
         }
         assert!(cache.len() <= 32, "{} entries", cache.len());
         assert!(cache.len() >= 16);
@@ -488,7 +549,13 @@ mod tests {
         let cache = SecretCache::new(100, 500, 0);
         let app = application();
         let tag = cache.tag(app.client_id, "s3cret");
-        cache.insert(tag, &app, SecretId::generate(), 1_000, cache.generation());
+        cache.insert(
+            tag,
+            &app,
+            SecretId::generate(),
+            1_000,
+            cache.generation(app.client_id),
+        );
         assert!(matches!(
             cache.lookup(tag, app.client_id, 499),
             Lookup::Hit(_)
@@ -505,13 +572,22 @@ mod tests {
     }
 
     #[test]
-    fn a_zero_capacity_cache_caches_nothing() {
+    fn a_zero_capacity_cache_caches_nothing_but_still_refuses_stale_reads() {
         let cache = SecretCache::new(0, u64::MAX, 0);
         let app = application();
         let tag = cache.tag(app.client_id, "s3cret");
+        let generation = cache.generation(app.client_id);
         assert!(
             cache
-                .insert(tag, &app, SecretId::generate(), 1_000, cache.generation())
+                .insert(tag, &app, SecretId::generate(), 1_000, generation)
+                .is_some()
+        );
+        assert!(cache.is_empty());
+        assert!(matches!(cache.lookup(tag, app.client_id, 0), Lookup::Miss));
+        cache.invalidate(app.client_id);
+        assert!(
+            cache
+                .insert(tag, &app, SecretId::generate(), 1_000, generation)
                 .is_none()
         );
     }

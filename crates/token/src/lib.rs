@@ -36,7 +36,7 @@ pub mod outage;
 pub mod request;
 pub mod settings;
 mod state;
-mod sync;
+pub mod sync;
 mod usage;
 mod verifier;
 

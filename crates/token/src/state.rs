@@ -7,7 +7,7 @@ use std::time::Duration;
 use tessera_core::Clock;
 use tessera_core::password::Hasher;
 use tessera_core::resource::ResourceCatalog;
-use tessera_core::store::{CredentialStore, CredentialsChanged, KeyStore};
+use tessera_core::store::{CredentialStore, CredentialsChanged, KeyStore, StoreError};
 
 use crate::cache::SecretCache;
 use crate::keys::KeyRing;
@@ -15,7 +15,7 @@ use crate::live::LiveCredentials;
 use crate::metrics::TokenMetrics;
 use crate::outage::FailureLog;
 use crate::settings::TokenConfig;
-use crate::sync;
+use crate::sync::{self, ChangeFeedTask, ReplicaIdentity};
 use crate::usage::{self, UsageRecorder};
 use crate::verifier::Authenticator;
 
@@ -142,21 +142,46 @@ impl TokenEndpoint {
         Arc::new(self.clone())
     }
 
-    /// Reads the change log every `[cache] sync_interval_milliseconds` until
-    /// `stopped`, dropping from the cache what other processes changed.
-    pub async fn sync_change_log(self, stopped: impl Future<Output = ()>) {
+    /// Starts the change feed of this process, registered as `replica`:
+    /// call it before serving the first request, so that no change
+    /// committed from then on can be missed. Then run
+    /// [`sync_change_log`](Self::sync_change_log) with it.
+    pub async fn start_change_feed(
+        &self,
+        replica: ReplicaIdentity,
+    ) -> Result<ChangeFeedTask, StoreError> {
         let inner = &self.0;
-        let interval = Duration::from_millis(inner.config.cache.sync_interval_milliseconds.max(10));
-        sync::run(
+        ChangeFeedTask::start(
             inner.credentials.as_ref(),
             inner.clock.as_ref(),
             inner.auth.cache(),
-            &inner.live,
-            &inner.metrics,
-            interval,
-            stopped,
+            self.trust_window(),
+            replica,
         )
-        .await;
+        .await
+    }
+
+    fn trust_window(&self) -> i64 {
+        i64::try_from(self.0.config.cache.trust_without_database_seconds).unwrap_or(i64::MAX)
+    }
+
+    /// Runs the change feed until `stopped`: reads the change log at each
+    /// notice of a commit and every `[cache] sync_interval_milliseconds`,
+    /// dropping from the cache what other processes changed, and beats in
+    /// the replica row.
+    pub async fn sync_change_log(self, feed: ChangeFeedTask, stopped: impl Future<Output = ()>) {
+        let inner = &self.0;
+        let interval = Duration::from_millis(inner.config.cache.sync_interval_milliseconds.max(10));
+        feed.polling_every(interval)
+            .run(
+                inner.credentials.clone(),
+                inner.clock.as_ref(),
+                inner.auth.cache(),
+                &inner.live,
+                &inner.metrics,
+                stopped,
+            )
+            .await;
     }
 
     /// Once a minute until `stopped`, forgets change log rows past their

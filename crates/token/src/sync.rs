@@ -3,21 +3,36 @@
 //! another replica.
 //!
 //! Every such change writes a row to the change log in the transaction that
-//! makes it. Each server reads the rows after the last one it saw, every
-//! `sync_interval_milliseconds`, and drops the applications they name. The
-//! log is durable, so a server that could not read it for a while catches
-//! up from where it stopped; nothing depends on a notification arriving.
+//! makes it. Each server reads the rows after the last one it saw and drops
+//! the applications they name: at once when the store gives notice of a
+//! commit (PostgreSQL `LISTEN`/`NOTIFY`, SQLite's commit counter), and every
+//! `sync_interval_milliseconds` whatever happens, as the safety net. The log
+//! is durable, so a server that could not read it for a while catches up
+//! from where it stopped; a lost notice only delays a change.
 //!
-//! Sequence numbers can commit out of order on PostgreSQL (a transaction
-//! that took number 7 may commit after one that took 8), so a number skipped
-//! over is remembered as a gap and looked for again for a while.
+//! After applying, the server beats in its replica row with the position it
+//! has applied, which is what a change's answer waits for; and only a beat
+//! that was written extends how long its cache is trusted, so the row's
+//! `trusted_until` is always the latest instant the cache can still answer
+//! from memory.
+//!
+//! The log's writers are serialised, so numbers become visible in order; a
+//! number skipped over (a transaction rolled back) is still remembered as
+//! a gap and looked for again for a while, which costs nothing when it
+//! never comes.
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tessera_core::Clock;
-use tessera_core::ids::ClientId;
-use tessera_core::store::{CredentialChange, CredentialStore, StoreError};
+use tessera_core::ids::{ClientId, ReplicaId};
+use tessera_core::replica::ReplicaBeat;
+use tessera_core::store::{
+    ChangeNotices, CredentialChange, CredentialStore, ReplicaStore, StoreError,
+};
+use time::OffsetDateTime;
+use tokio::time::Instant;
 
 use crate::cache::SecretCache;
 use crate::live::LiveCredentials;
@@ -49,6 +64,12 @@ impl ChangeFeed {
             last_seen,
             gaps: BTreeMap::new(),
         }
+    }
+
+    /// The position applied: every change up to it has been applied (the
+    /// log's numbers become visible in order).
+    pub fn applied(&self) -> i64 {
+        self.last_seen
     }
 
     /// The sequence number to read after.
@@ -110,70 +131,247 @@ impl ChangeFeed {
     }
 }
 
-/// Reads the change log every `interval` until `stopped`, dropping what
-/// changed from `cache` and from introspection's `live` index, and
-/// extending the time the cache is trusted after each successful read.
-pub(crate) async fn run(
-    store: &dyn CredentialStore,
-    clock: &dyn Clock,
-    cache: &SecretCache,
-    live: &LiveCredentials,
-    metrics: &TokenMetrics,
-    interval: Duration,
-    stopped: impl Future<Output = ()>,
-) {
-    let mut feed: Option<ChangeFeed> = None;
-    let mut last_read: Option<i64> = None;
-    let mut failures = FailureLog::new("read the credential change log");
-    tokio::pin!(stopped);
-    loop {
-        let now = clock.now().unix_timestamp();
-        match read_once(store, &mut feed, now).await {
-            Ok(changed) => {
-                metrics.change_log_reads.ok.inc();
-                failures.succeeded();
-                // Rows older than the log keeps may be gone: after so long
-                // without a read, start from an empty cache.
-                if last_read.is_some_and(|t| now - t >= CHANGE_LOG_RETENTION_SECONDS / 2) {
-                    tracing::warn!(
-                        "the change log was unreadable for long; emptying the secret cache"
-                    );
-                    cache.clear();
-                    live.clear();
-                }
-                for client_id in changed {
-                    cache.invalidate(client_id);
-                    live.invalidate(client_id);
-                    metrics.cache_invalidations_change_log.inc();
-                }
-                metrics.cache_entries.set(count(cache.len()));
-                cache.synced(now);
-                last_read = Some(now);
-            }
-            Err(e) => {
-                metrics.change_log_reads.error.inc();
-                failures.failed(&e);
-            }
-        }
-        tokio::select! {
-            () = &mut stopped => return,
-            () = tokio::time::sleep(interval) => {}
-        }
+/// This process as a replica: who it is and where its row is kept.
+pub struct ReplicaIdentity {
+    /// Its row.
+    pub store: Arc<dyn ReplicaStore>,
+    /// Drawn at start.
+    pub id: ReplicaId,
+    /// Where it listens, to name it to people.
+    pub address: String,
+    /// When it started.
+    pub started_at: OffsetDateTime,
+    /// Longest time between two beats.
+    pub heartbeat: Duration,
+}
+
+impl std::fmt::Debug for ReplicaIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicaIdentity")
+            .field("id", &self.id)
+            .field("address", &self.address)
+            .finish_non_exhaustive()
     }
 }
 
-async fn read_once(
-    store: &dyn CredentialStore,
-    feed: &mut Option<ChangeFeed>,
-    now: i64,
-) -> Result<Vec<ClientId>, StoreError> {
-    match feed {
-        Some(feed) => feed.read(store, now).await,
-        None => {
-            *feed = Some(ChangeFeed::starting_after(
-                store.latest_credential_change().await?,
-            ));
-            Ok(Vec::new())
+/// How long after its trust window a stopped replica's row is kept.
+const STALE_REPLICA_SECONDS: i64 = 60 * 60;
+
+/// How long to wait before subscribing to notices again after a broken
+/// subscription (the log is still polled meanwhile).
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
+
+/// The change feed of one process, started before its first request is
+/// served: nothing committed after [`ChangeFeedTask::start`] is missed.
+pub struct ChangeFeedTask {
+    feed: ChangeFeed,
+    notices: Option<Box<dyn ChangeNotices>>,
+    replica: ReplicaIdentity,
+    /// The position last written to the replica row, and when.
+    beaten: (i64, Instant),
+    /// How long the cache is trusted after a beat, in seconds.
+    trust_window: i64,
+    /// How often the log is read without a notice: the safety net.
+    poll: Duration,
+}
+
+impl std::fmt::Debug for ChangeFeedTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangeFeedTask")
+            .field("feed", &self.feed)
+            .field("replica", &self.replica)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChangeFeedTask {
+    /// Subscribes to notices, then notes where the log stands (in that
+    /// order, so a change committed in between is noticed) and writes the
+    /// replica's first row. Call it before serving: the cache is empty, so
+    /// earlier changes do not matter, and later ones are all applied.
+    pub(crate) async fn start(
+        store: &dyn CredentialStore,
+        clock: &dyn Clock,
+        cache: &SecretCache,
+        trust_window: i64,
+        replica: ReplicaIdentity,
+    ) -> Result<Self, StoreError> {
+        let notices = match store.change_notices().await {
+            Ok(notices) => Some(notices),
+            Err(e) => {
+                tracing::warn!(error = %e, "no change-log notices; reading the log at its interval only");
+                None
+            }
+        };
+        let feed = ChangeFeed::starting_after(store.latest_credential_change().await?);
+        let now = clock.now().unix_timestamp();
+        let mut task = Self {
+            feed,
+            notices,
+            replica,
+            beaten: (i64::MIN, Instant::now()),
+            trust_window,
+            poll: Duration::MAX,
+        };
+        task.beat(cache, now).await?;
+        // Rows of replicas that stopped without removing theirs (killed)
+        // count for nothing once their trust window has ended; clear them.
+        let horizon = clock.now() - time::Duration::seconds(STALE_REPLICA_SECONDS);
+        if let Err(e) = task.replica.store.prune_replicas(horizon).await {
+            tracing::warn!(error = %e, "could not remove the rows of stopped replicas");
+        }
+        Ok(task)
+    }
+
+    /// Writes the replica row with the position applied; once written, the
+    /// cache is trusted until the instant it says.
+    async fn beat(&mut self, cache: &SecretCache, now: i64) -> Result<(), StoreError> {
+        let applied = self.feed.applied();
+        let trusted_until = now.saturating_add(self.trust_window);
+        let beat = ReplicaBeat {
+            id: self.replica.id,
+            address: self.replica.address.clone(),
+            started_at: self.replica.started_at,
+            applied_seq: applied,
+            trusted_until: OffsetDateTime::from_unix_timestamp(trusted_until)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        };
+        self.replica.store.record_replica(&beat).await?;
+        cache.synced(now);
+        self.beaten = (applied, Instant::now());
+        Ok(())
+    }
+
+    /// Reads the change log at each notice and at least every poll
+    /// interval ([`Self::polling_every`]) and heartbeat until
+    /// `stopped`, dropping what changed from `cache`, and beats in the
+    /// replica row after each change and at least every heartbeat.
+    pub(crate) async fn run(
+        mut self,
+        store: Arc<dyn CredentialStore>,
+        clock: &dyn Clock,
+        cache: &SecretCache,
+        live: &LiveCredentials,
+        metrics: &TokenMetrics,
+        stopped: impl Future<Output = ()>,
+    ) {
+        let interval = self.poll.min(self.replica.heartbeat);
+        let mut last_read: Option<i64> = None;
+        let mut read_failures = FailureLog::new("read the credential change log");
+        let mut beat_failures = FailureLog::new("write this replica's heartbeat");
+        let notice = Arc::new(tokio::sync::Notify::new());
+        let forwarder = tokio::spawn(forward_notices(
+            self.notices.take(),
+            store.clone(),
+            notice.clone(),
+        ));
+        let _forwarder = AbortOnDrop(forwarder);
+        tokio::pin!(stopped);
+        loop {
+            let now = clock.now().unix_timestamp();
+            match self.feed.read(store.as_ref(), now).await {
+                Ok(changed) => {
+                    metrics.change_log_reads.ok.inc();
+                    read_failures.succeeded();
+                    // Rows older than the log keeps may be gone: after so
+                    // long without a read, start from an empty cache.
+                    if last_read.is_some_and(|t| now - t >= CHANGE_LOG_RETENTION_SECONDS / 2) {
+                        tracing::warn!(
+                            "the change log was unreadable for long; emptying the secret cache"
+                        );
+                        cache.clear();
+                        live.clear();
+                    }
+                    for client_id in changed {
+                        cache.invalidate(client_id);
+                        live.invalidate(client_id);
+                        metrics.cache_invalidations_change_log.inc();
+                    }
+                    metrics.cache_entries.set(count(cache.len()));
+                    last_read = Some(now);
+                    let (beaten, at) = self.beaten;
+                    if beaten != self.feed.applied() || at.elapsed() >= self.replica.heartbeat {
+                        beat_failures.record(&self.beat(cache, now).await);
+                    }
+                }
+                Err(e) => {
+                    metrics.change_log_reads.error.inc();
+                    read_failures.failed(&e);
+                }
+            }
+            tokio::select! {
+                () = &mut stopped => return,
+                () = tokio::time::sleep(interval) => {}
+                () = notice.notified() => {}
+            }
+        }
+    }
+
+    /// The same feed, reading the log at least every `interval` without a
+    /// notice.
+    pub fn polling_every(self, interval: Duration) -> Self {
+        Self {
+            poll: interval,
+            ..self
+        }
+    }
+
+    /// This process's replica.
+    pub fn replica_id(&self) -> ReplicaId {
+        self.replica.id
+    }
+
+    /// Longest time between two beats.
+    pub fn heartbeat(&self) -> Duration {
+        self.replica.heartbeat
+    }
+}
+
+/// Ends a spawned task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Turns the store's notices into wake-ups of the feed (a [`Notify`] keeps
+/// one that arrives while the feed is reading), subscribing again after a
+/// pause when the subscription breaks.
+///
+/// [`Notify`]: tokio::sync::Notify
+async fn forward_notices(
+    mut notices: Option<Box<dyn ChangeNotices>>,
+    store: Arc<dyn CredentialStore>,
+    notice: Arc<tokio::sync::Notify>,
+) {
+    let mut broken = false;
+    loop {
+        match &mut notices {
+            Some(subscription) => match subscription.changed().await {
+                Ok(()) => notice.notify_one(),
+                Err(e) => {
+                    if !broken {
+                        tracing::warn!(error = %e, "change-log notices stopped; reading the log at its interval until they return");
+                    }
+                    broken = true;
+                    notices = None;
+                    // Whatever was missed meanwhile is read now.
+                    notice.notify_one();
+                }
+            },
+            None => {
+                tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+                if let Ok(subscription) = store.change_notices().await {
+                    if broken {
+                        tracing::info!("change-log notices are back");
+                    }
+                    broken = false;
+                    notices = Some(subscription);
+                    notice.notify_one();
+                }
+            }
         }
     }
 }

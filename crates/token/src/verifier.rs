@@ -6,14 +6,23 @@
 //! database or argon2 work for someone already refused), then admission to
 //! the bounded queue (answer "busy" at once rather than build a backlog),
 //! then the database, then argon2 on a blocking thread.
+//!
+//! Nothing is issued from a read that a change overtook: a verification
+//! notes the application's invalidation generation before it reads, and if
+//! a change to the application was applied meanwhile (a secret deleted, a
+//! permission removed, here or through the change feed), it reads the
+//! credentials again before caching or issuing. A request sharing another's
+//! verification checks the same, so one that joins a flight after a
+//! deletion was answered cannot take its result.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use tessera_core::Clock;
+use tessera_core::application::Application;
 use tessera_core::ids::{ClientId, SecretId};
-use tessera_core::password::Hasher;
+use tessera_core::password::{Hasher, PhcHash};
 use tessera_core::secret::{PlainSecret, StoredSecret};
 use tessera_core::store::{CredentialStore, StoreError};
 use tokio::sync::{OnceCell, Semaphore};
@@ -65,6 +74,14 @@ enum Cold {
 
 type Flight = Arc<OnceCell<Cold>>;
 
+/// The stored secret a presented one matched.
+struct Matched {
+    id: SecretId,
+    /// Unix seconds.
+    expires_at: i64,
+    hash: PhcHash,
+}
+
 /// Authenticates clients; one per server.
 pub struct Authenticator {
     store: Arc<dyn CredentialStore>,
@@ -94,6 +111,10 @@ impl std::fmt::Debug for Authenticator {
 
 /// Most tracked keys per failure limiter.
 const LIMITER_CAPACITY: usize = 100_000;
+/// Reads of one client's credentials overtaken by its own changes before a
+/// request gives up with "busy": only an application changed several times
+/// within one verification gets there.
+const MAX_STALE_READS: usize = 3;
 
 impl Authenticator {
     /// An authenticator reading credentials from `store`, verifying with
@@ -164,21 +185,28 @@ impl Authenticator {
         if let Some(retry_after) = limited.into_iter().flatten().max() {
             return Err(AuthError::Limited { retry_after });
         }
-        match self.single_flight(tag, client_id, secret).await {
-            Cold::Verified(verified) => {
-                self.usage.record(verified.secret_id, now);
-                Ok(verified)
-            }
-            Cold::Refused { known_client } => {
-                self.by_address.record_failure(address, unix);
-                if known_client {
-                    self.by_client_address
-                        .record_failure((client_id, address), unix);
+        for _ in 0..MAX_STALE_READS {
+            match self.single_flight(tag, client_id, secret).await {
+                // A change to the application was applied after this
+                // verification read it: verify afresh.
+                Cold::Verified(verified)
+                    if !self.cache.is_current(client_id, verified.generation) => {}
+                Cold::Verified(verified) => {
+                    self.usage.record(verified.secret_id, now);
+                    return Ok(verified);
                 }
-                Err(AuthError::Refused)
+                Cold::Refused { known_client } => {
+                    self.by_address.record_failure(address, unix);
+                    if known_client {
+                        self.by_client_address
+                            .record_failure((client_id, address), unix);
+                    }
+                    return Err(AuthError::Refused);
+                }
+                Cold::Failed(error) => return Err(error),
             }
-            Cold::Failed(error) => Err(error),
         }
+        Err(AuthError::Busy)
     }
 
     /// Runs one cold verification per tag at a time; concurrent requests
@@ -227,8 +255,8 @@ impl Authenticator {
         secret: &PlainSecret,
     ) -> Result<Cold, AuthError> {
         // Read before the database: an invalidation after this point keeps
-        // what we read from being cached.
-        let generation = self.cache.generation();
+        // what we read from being cached or issued.
+        let generation = self.cache.generation(client_id);
         let Some(credentials) = self.store.client_credentials(client_id).await? else {
             return Ok(Cold::Refused {
                 known_client: false,
@@ -257,25 +285,63 @@ impl Authenticator {
             self.metrics.argon2_match.clone(),
             self.metrics.argon2_mismatch.clone(),
         );
-        let matched: Option<(SecretId, i64)> = tokio::task::spawn_blocking(move || {
+        let matched: Option<Matched> = tokio::task::spawn_blocking(move || {
             candidates.into_iter().find_map(|candidate| {
                 let ok = hasher.verify(presented.expose().as_bytes(), &candidate.hash);
                 if ok { &matches } else { &mismatches }.inc();
-                ok.then(|| (candidate.id, candidate.expires_at.unix_timestamp()))
+                ok.then(|| Matched {
+                    id: candidate.id,
+                    expires_at: candidate.expires_at.unix_timestamp(),
+                    hash: candidate.hash,
+                })
             })
         })
         .await
         .map_err(|e| AuthError::Internal(e.to_string()))?;
-        let Some((secret_id, expires_at)) = matched else {
+        let Some(matched) = matched else {
             return Ok(Cold::Refused { known_client: true });
         };
-        let application = &credentials.application;
-        let verified = self
-            .cache
-            .insert(tag, application, secret_id, expires_at, generation)
-            .unwrap_or_else(|| Verified::uncached(application, secret_id));
-        self.metrics.cache_entries.set(count(self.cache.len()));
-        Ok(Cold::Verified(verified))
+        self.settle(tag, client_id, credentials.application, matched, generation)
+            .await
+    }
+
+    /// Caches and returns a verified secret, unless a change to its
+    /// application was applied after `application` was read: then the
+    /// credentials are read again, and the secret stands only if it is
+    /// still there, unchanged and unexpired (no second argon2 needed).
+    async fn settle(
+        &self,
+        tag: Tag,
+        client_id: ClientId,
+        mut application: Arc<Application>,
+        matched: Matched,
+        mut generation: u64,
+    ) -> Result<Cold, AuthError> {
+        let mut expires_at = matched.expires_at;
+        for _ in 0..MAX_STALE_READS {
+            if let Some(verified) =
+                self.cache
+                    .insert(tag, &application, matched.id, expires_at, generation)
+            {
+                self.metrics.cache_entries.set(count(self.cache.len()));
+                return Ok(Cold::Verified(verified));
+            }
+            generation = self.cache.generation(client_id);
+            let Some(fresh) = self.store.client_credentials(client_id).await? else {
+                return Ok(Cold::Refused {
+                    known_client: false,
+                });
+            };
+            let now = self.clock.now().unix_timestamp();
+            let Some(still) = fresh.secrets.iter().find(|s| {
+                s.id == matched.id && s.hash == matched.hash && s.expires_at.unix_timestamp() > now
+            }) else {
+                return Ok(Cold::Refused { known_client: true });
+            };
+            expires_at = still.expires_at.unix_timestamp();
+            application = fresh.application;
+        }
+        Ok(Cold::Failed(AuthError::Busy))
     }
 }
 

@@ -196,9 +196,9 @@ impl PageQuery {
     /// so a crafted link cannot put text on the page.
     pub fn notice(&self) -> Option<&'static str> {
         match self.get("notice")? {
-            "secret-deleted" => {
-                Some("The secret was deleted. Token requests with it are refused from now on.")
-            }
+            "secret-deleted" => Some(
+                "The secret was deleted. Every server refuses token requests with it from now on.",
+            ),
             "application-created" => {
                 Some("Application created. It has no secret yet: create one to hand over.")
             }

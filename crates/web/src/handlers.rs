@@ -394,24 +394,34 @@ pub async fn get_delete_secret(
     Ok(Page::new(StatusCode::OK, markup))
 }
 
-/// `POST /applications/{client_id}/secrets/{secret_id}/delete`.
+/// `POST /applications/{client_id}/secrets/{secret_id}/delete`: once
+/// every live server refuses the secret, back to the application with the
+/// notice; if some did not confirm in time, the application page at once,
+/// naming them with the instant each stops on its own.
 #[tracing::instrument(name = "web_delete_secret", skip_all)]
 pub async fn post_delete_secret(
     State(state): State<WebState>,
     caller: WebCaller,
     Path((raw_client, raw_secret)): Path<(String, String)>,
     form: Submitted<CsrfForm>,
-) -> Result<Redirect, WebError> {
+) -> Result<Response, WebError> {
     caller.check_csrf(read(form)?.csrf.as_deref())?;
     let client_id: ClientId = path_id(&raw_client)?;
     let id: SecretId = path_id(&raw_secret)?;
-    state
+    let confirmation = state
         .admin()
         .delete_secret(&caller.acting, client_id, id)
         .await?;
-    Ok(Redirect::to(&format!(
-        "/applications/{client_id}?notice=secret-deleted"
-    )))
+    if confirmation.is_complete() {
+        return Ok(
+            Redirect::to(&format!("/applications/{client_id}?notice=secret-deleted"))
+                .into_response(),
+        );
+    }
+    let app = state.admin().application(&caller.acting, client_id).await?;
+    let notice = pages::unconfirmed_deletion(&confirmation);
+    let markup = application_page(&state, &caller, &app, None, Some(&notice)).await?;
+    Ok(Page::new(StatusCode::OK, markup).into_response())
 }
 
 async fn organisations_page(

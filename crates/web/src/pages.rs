@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use tessera_admin::Field;
 use tessera_core::application::Application;
 use tessera_core::organisation::Organisation;
+use tessera_core::replica::Confirmation;
 use tessera_core::resource::{Environment, ResourceCatalog};
 use tessera_core::secret::{SecretRecord, SecretStatus};
 use time::macros::format_description;
@@ -419,6 +420,37 @@ pub fn recently_used(secret: &SecretRecord, now: OffsetDateTime) -> bool {
         .is_some_and(|t| now - t < Duration::hours(24))
 }
 
+/// The notice of a deletion some servers had not confirmed in time: each
+/// is named with the latest instant it stops accepting the secret.
+pub fn unconfirmed_deletion(confirmation: &Confirmation) -> String {
+    if confirmation.unconfirmed.is_empty() {
+        return "The secret was deleted, but whether other servers refuse it could not be \
+                checked: each stops accepting it at the end of its trust window at the latest."
+            .to_owned();
+    }
+    let servers = confirmation
+        .unconfirmed
+        .iter()
+        .map(|u| {
+            let state = if u.heartbeat_lapsed {
+                "not responding"
+            } else {
+                "did not confirm in time"
+            };
+            format!(
+                "{} ({state}; stops by {} at the latest)",
+                u.address,
+                utc(u.stops_by)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "The secret was deleted. {} server(s) refuse it already; not yet confirmed: {servers}.",
+        confirmation.confirmed
+    )
+}
+
 /// The confirmation before deleting a secret.
 pub fn delete_form(
     client_id: &str,
@@ -809,4 +841,35 @@ pub fn user_created(nav: &Nav<'_>, email: &str, password: &str, totp_uri: &str) 
             p { a href="/organisations" { "Back to the organisations" } }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_core::ids::ReplicaId;
+    use tessera_core::replica::Unconfirmed;
+
+    #[test]
+    fn an_unconfirmed_deletion_names_each_server_with_its_deadline() {
+        let stops_by = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let confirmation = Confirmation {
+            confirmed: 2,
+            unconfirmed: vec![Unconfirmed {
+                id: ReplicaId::generate(),
+                address: "10.0.0.7:8080".into(),
+                stops_by,
+                heartbeat_lapsed: true,
+            }],
+            unknown: false,
+        };
+        let notice = unconfirmed_deletion(&confirmation);
+        assert!(notice.contains("2 server(s) refuse it already"), "{notice}");
+        assert!(notice.contains("10.0.0.7:8080 (not responding"), "{notice}");
+        assert!(notice.contains(&utc(stops_by)), "{notice}");
+        let unknown = Confirmation {
+            unknown: true,
+            ..Confirmation::default()
+        };
+        assert!(unconfirmed_deletion(&unknown).contains("could not be checked"));
+    }
 }

@@ -44,7 +44,10 @@ pub trait CredentialStore: Send + Sync + 'static {
         uses: &[(SecretId, OffsetDateTime)],
     ) -> Result<(), StoreError>;
     /// Changes recorded after `after` (a sequence number), oldest first, at
-    /// most `limit` of them.
+    /// most `limit` of them. Sequence numbers become visible in the order
+    /// they were given: once a reader sees one, every lower number that
+    /// will ever be recorded is visible too (writers of the log are
+    /// serialised), so "applied up to N" means every change up to N.
     async fn credential_changes(
         &self,
         after: i64,
@@ -54,6 +57,22 @@ pub trait CredentialStore: Send + Sync + 'static {
     async fn latest_credential_change(&self) -> Result<i64, StoreError>;
     /// Forgets changes recorded before `before`.
     async fn prune_credential_changes(&self, before: OffsetDateTime) -> Result<(), StoreError>;
+    /// Subscribes to notices that the change log may have grown, so the
+    /// change feed reads it at once rather than at its next poll. Take it
+    /// before reading where the log stands: nothing committed after the
+    /// subscription goes unnoticed while it lasts.
+    async fn change_notices(&self) -> Result<Box<dyn ChangeNotices>, StoreError>;
+}
+
+/// A subscription to change-log notices (see
+/// [`CredentialStore::change_notices`]). Notices are hints, never the
+/// changes themselves: the log is read after each one, and also at an
+/// interval, so a lost notice delays a change but never loses it.
+#[async_trait::async_trait]
+pub trait ChangeNotices: Send {
+    /// Returns when a change may have been recorded since the last call;
+    /// an error when the subscription broke (subscribe again later).
+    async fn changed(&mut self) -> Result<(), StoreError>;
 }
 
 /// Told of every credential change this process commits (a secret deleted,

@@ -10,7 +10,9 @@
 //!   change recorded with its audit event;
 //! - [`AccountStore`]: sign-in state, sessions and the audit log;
 //! - [`ReminderStore`]: expiry reminders;
-//! - [`OpsStore`]: health and the gauges operators watch.
+//! - [`OpsStore`]: health and the gauges operators watch;
+//! - [`ReplicaStore`]: the running replicas, their heartbeats and how far
+//!   each has applied the change log.
 //!
 //! [`Store`] is all of them, for the code that wires Tessera together.
 //! Business rules stay in this crate; a store only keeps and finds records,
@@ -23,13 +25,17 @@ mod credentials;
 mod keys;
 mod ops;
 mod reminders;
+mod replicas;
 
 pub use accounts::{AccountStore, UserCredentials};
 pub use admin::AdminStore;
-pub use credentials::{ClientCredentials, CredentialChange, CredentialStore, CredentialsChanged};
+pub use credentials::{
+    ChangeNotices, ClientCredentials, CredentialChange, CredentialStore, CredentialsChanged,
+};
 pub use keys::{KeyStore, SigningKeyRecord};
 pub use ops::{OpsStore, SecretCounts};
 pub use reminders::{ExpiringSecret, ReminderOutcome, ReminderStore};
+pub use replicas::ReplicaStore;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,12 +60,18 @@ pub enum StoreError {
 /// Every store trait: what the storage crate provides and start-up wires
 /// into each part. Parts take the narrower trait they need.
 pub trait Store:
-    CredentialStore + KeyStore + AdminStore + AccountStore + ReminderStore + OpsStore
+    CredentialStore + KeyStore + AdminStore + AccountStore + ReminderStore + OpsStore + ReplicaStore
 {
 }
 
 impl<T> Store for T where
-    T: CredentialStore + KeyStore + AdminStore + AccountStore + ReminderStore + OpsStore
+    T: CredentialStore
+        + KeyStore
+        + AdminStore
+        + AccountStore
+        + ReminderStore
+        + OpsStore
+        + ReplicaStore
 {
 }
 
@@ -68,6 +80,6 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         AccountStore as _, AdminStore as _, CredentialStore as _, KeyStore as _, OpsStore as _,
-        ReminderStore as _,
+        ReminderStore as _, ReplicaStore as _,
     };
 }

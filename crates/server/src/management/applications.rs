@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tessera_core::application::{Application, ApplicationKind};
 use tessera_core::ids::{ClientId, OrganisationId, SecretId};
@@ -19,8 +19,9 @@ use utoipa::IntoParams;
 use super::auth::{Admin, Caller};
 use super::problem::{ApiError, ApiJson, Problem};
 use super::views::{
-    ApplicationDetail, ApplicationView, CreateApplicationRequest, CreateSecretRequest,
-    ResourceView, SecretCreated, SecretView, SetPermissionsRequest,
+    ApplicationDetail, ApplicationView, ConfirmationView, CreateApplicationRequest,
+    CreateSecretRequest, PermissionsChanged, ResourceView, SecretCreated, SecretView,
+    SetPermissionsRequest,
 };
 use crate::state::AppState;
 
@@ -194,7 +195,10 @@ pub async fn post_application(
     Ok((StatusCode::CREATED, Json(ApplicationView::from(&app))))
 }
 
-/// Replace an application's permissions (admins).
+/// Replace an application's permissions (admins). The answer comes once
+/// every live replica applied the change, or after `[replicas]
+/// confirm_wait_milliseconds`; `confirmation` names the replicas that had
+/// not, with the instant each stops on its own.
 #[utoipa::path(
     put,
     path = "/applications/{client_id}/permissions",
@@ -203,7 +207,7 @@ pub async fn post_application(
     params(("client_id" = uuid::Uuid, Path, description = "The application's client_id")),
     request_body = SetPermissionsRequest,
     responses(
-        (status = 200, body = ApplicationView),
+        (status = 200, description = "Replaced", body = PermissionsChanged),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
@@ -216,14 +220,17 @@ pub async fn put_permissions(
     Admin(caller): Admin,
     path: Result<Path<String>, PathRejection>,
     ApiJson(body): ApiJson<SetPermissionsRequest>,
-) -> Result<Json<ApplicationView>, ApiError> {
+) -> Result<Json<PermissionsChanged>, ApiError> {
     let Path(raw) = path.map_err(path_problem)?;
     let client_id: ClientId = path_id(&raw, "application")?;
-    let app = state
+    let (app, confirmation) = state
         .admin
         .set_permissions(&caller.acting, client_id, &body.permissions)
         .await?;
-    Ok(Json(ApplicationView::from(&app)))
+    Ok(Json(PermissionsChanged {
+        application: ApplicationView::from(&app),
+        confirmation: ConfirmationView::from(&confirmation),
+    }))
 }
 
 /// Create a secret; its value is in this response only.
@@ -277,7 +284,10 @@ pub async fn post_secret(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-/// Delete a secret: token requests with it are refused from now on.
+/// Delete a secret: token requests with it are refused from now on. The
+/// answer comes once every live replica refuses it (`204`), or after
+/// `[replicas] confirm_wait_milliseconds` with the replicas that did not
+/// confirm, each with the instant it stops on its own (`202`).
 #[utoipa::path(
     delete,
     path = "/applications/{client_id}/secrets/{secret_id}",
@@ -288,7 +298,8 @@ pub async fn post_secret(
         ("secret_id" = uuid::Uuid, Path, description = "The secret's id"),
     ),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 204, description = "Deleted, and every live replica refuses it"),
+        (status = 202, description = "Deleted; some replicas had not confirmed in time and are named, each with the latest instant it stops accepting the secret", body = ConfirmationView),
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application or secret, or another organisation's", body = Problem, content_type = "application/problem+json"),
     )
@@ -298,15 +309,23 @@ pub async fn delete_secret(
     State(state): State<AppState>,
     caller: Caller,
     path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let Path((raw_client, raw_secret)) = path.map_err(path_problem)?;
     let client_id: ClientId = path_id(&raw_client, "application")?;
     let secret_id: SecretId = path_id(&raw_secret, "secret")?;
-    state
+    let confirmation = state
         .admin
         .delete_secret(&caller.acting, client_id, secret_id)
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(if confirmation.is_complete() {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (
+            StatusCode::ACCEPTED,
+            Json(ConfirmationView::from(&confirmation)),
+        )
+            .into_response()
+    })
 }
 
 /// The advice given with a secret that lives less than 30 days.

@@ -10,6 +10,7 @@ use tessera_core::actor::ActorKind;
 use tessera_core::application::Application;
 use tessera_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use tessera_core::organisation::Organisation;
+use tessera_core::replica::Confirmation;
 use tessera_core::resource::Resource;
 use tessera_core::secret::{SecretRecord, SecretStatus};
 use tessera_core::user::{Role, User, UserStatus};
@@ -230,6 +231,69 @@ impl From<&Application> for ApplicationView {
             created_at: a.created_at,
         }
     }
+}
+
+/// A replica that had not applied a change when it was answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnconfirmedReplicaView {
+    /// The replica's id (drawn at each start of `tessera serve`).
+    pub replica: Uuid,
+    /// Where it listens.
+    pub address: String,
+    /// The latest instant at which it stops honouring what was taken
+    /// away: the end of its cache's trust window, unless it confirms
+    /// sooner.
+    #[serde(with = "time::serde::rfc3339")]
+    pub stops_by: OffsetDateTime,
+    /// Its heartbeat had lapsed, so it was not waited for.
+    pub heartbeat_lapsed: bool,
+}
+
+/// How far a change that takes something away had reached the replicas
+/// when it was answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConfirmationView {
+    /// Every replica that could still honour what was taken away has
+    /// stopped: `unconfirmed` is empty.
+    pub confirmed: bool,
+    /// Replicas that confirmed (this one included).
+    pub replicas_confirmed: usize,
+    /// Replicas that did not confirm within the wait, soonest to stop first.
+    pub unconfirmed: Vec<UnconfirmedReplicaView>,
+    /// The replica list could not be read: other replicas stop by their
+    /// trust windows at the latest.
+    pub replicas_unknown: bool,
+}
+
+impl From<&Confirmation> for ConfirmationView {
+    fn from(c: &Confirmation) -> Self {
+        Self {
+            confirmed: c.is_complete(),
+            replicas_confirmed: c.confirmed,
+            unconfirmed: c
+                .unconfirmed
+                .iter()
+                .map(|u| UnconfirmedReplicaView {
+                    replica: u.id.as_uuid(),
+                    address: u.address.clone(),
+                    stops_by: u.stops_by,
+                    heartbeat_lapsed: u.heartbeat_lapsed,
+                })
+                .collect(),
+            replicas_unknown: c.unknown,
+        }
+    }
+}
+
+/// An application whose permissions were replaced, with how far the
+/// change had reached the replicas.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PermissionsChanged {
+    /// The application with its new permissions.
+    #[serde(flatten)]
+    pub application: ApplicationView,
+    /// Whether every live replica applied the change before the answer.
+    pub confirmation: ConfirmationView,
 }
 
 /// One application with its secrets (never their values).

@@ -20,6 +20,7 @@ mod keys;
 mod migrations;
 mod ops;
 mod reminders;
+mod replicas;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -67,6 +68,12 @@ impl TestStore {
             _dir: dir,
             refusing: AtomicBool::new(false),
         }
+    }
+
+    /// Another store (another pool) on the same database, as another
+    /// process would open it.
+    pub async fn connect_again(&self) -> SqlStore {
+        self.database.connect().await
     }
 
     /// From now on every insert into the audit log fails.
