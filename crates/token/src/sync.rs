@@ -162,7 +162,7 @@ const STALE_REPLICA_SECONDS: i64 = 60 * 60;
 const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 
 /// The change feed of one process, started before its first request is
-/// served: nothing committed after [`ChangeFeedTask::start`] is missed.
+/// served: nothing committed after it starts is missed.
 pub struct ChangeFeedTask {
     feed: ChangeFeed,
     notices: Option<Box<dyn ChangeNotices>>,
