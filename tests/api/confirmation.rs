@@ -4,7 +4,7 @@
 //! replica that cannot confirm is named in the answer with the instant it
 //! stops on its own, and the answer still comes within the bounded wait.
 
-use crate::helpers::{ServeProcess, TestApp, TestUser, spawn_app, spawn_app_with};
+use crate::helpers::{ServeProcess, TestApp, spawn_app, spawn_app_with};
 use serde_json::Value;
 use std::time::{Duration as StdDuration, Instant};
 use tessera_admin::Acting;
@@ -28,24 +28,6 @@ async fn replica(app: &TestApp, wait_ms: &str) -> ServeProcess {
         ],
     )
     .await
-}
-
-/// Signs `user` in through `server`'s API.
-async fn login(app: &TestApp, server: &ServeProcess, user: &TestUser) -> String {
-    let response = app
-        .client
-        .post(format!("{}/api/v1/sessions", server.address))
-        .json(&serde_json::json!({
-            "email": user.email,
-            "password": user.password,
-            "totp_code": user.totp.generate_current().unwrap(),
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let body: Value = response.json().await.unwrap();
-    body["token"].as_str().unwrap().to_owned()
 }
 
 /// A secret created through `server`'s API: (id, value).
@@ -101,7 +83,7 @@ async fn managed_client(app: &TestApp, server: &ServeProcess) -> (String, String
     let manager = app.create_user(Role::CredentialManager, Some(org)).await;
     (
         client.client_id.to_string(),
-        login(app, server, &manager).await,
+        server.login(&app.client, &manager).await,
     )
 }
 

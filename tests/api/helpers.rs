@@ -793,6 +793,24 @@ impl ServeProcess {
         .await;
     }
 
+    /// Signs `user` in through this server's API, at the wall clock's TOTP
+    /// step; the session token.
+    pub async fn login(&self, client: &reqwest::Client, user: &TestUser) -> String {
+        let response = client
+            .post(format!("{}/api/v1/sessions", self.address))
+            .json(&serde_json::json!({
+                "email": user.email,
+                "password": user.password,
+                "totp_code": user.totp.generate_current().unwrap(),
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
     /// The status of a client-credentials request with HTTP Basic and an
     /// optional `scope`.
     pub async fn token_status(

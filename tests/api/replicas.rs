@@ -293,24 +293,6 @@ async fn replica(app: &TestApp) -> ServeProcess {
     .await
 }
 
-/// Signs `user` in at `server`, at the wall clock's TOTP step.
-async fn login(app: &TestApp, server: &ServeProcess, user: &crate::helpers::TestUser) -> String {
-    let response = app
-        .client
-        .post(format!("{}/api/v1/sessions", server.address))
-        .json(&serde_json::json!({
-            "email": user.email,
-            "password": user.password,
-            "totp_code": user.totp.generate_current().unwrap(),
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let body: Value = response.json().await.unwrap();
-    body["token"].as_str().unwrap().to_owned()
-}
-
 /// Polls `server` until the token request answers `status`; the time it took.
 async fn server_time_until(
     app: &TestApp,
@@ -345,7 +327,7 @@ async fn two_serve_processes_apply_changes_made_through_the_other_within_a_secon
         .create_user(tessera_core::user::Role::CredentialManager, Some(org))
         .await;
     let admin = app.create_user(tessera_core::user::Role::Admin, None).await;
-    let manager_session = login(&app, &a, &manager).await;
+    let manager_session = a.login(&app.client, &manager).await;
 
     // Secrets created and deleted through replica A's API; replica B has
     // each one cached when it is deleted.
@@ -395,7 +377,7 @@ async fn two_serve_processes_apply_changes_made_through_the_other_within_a_secon
     assert!(worst < StdDuration::from_secs(1), "{worst:?}");
 
     // A permission removed through A's API.
-    let admin_session = login(&app, &a, &admin).await;
+    let admin_session = a.login(&app.client, &admin).await;
     assert_eq!(
         b.token_status(&app.client, &client_id, &client.secret, Some(DMS))
             .await,
